@@ -1,0 +1,147 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// ErrNotFound is returned when a looked-up object does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNameTaken is returned when a function name is already in use.
+var ErrNameTaken = errors.New("name already taken")
+
+// Store holds fob's state in memory, backed by an optional durable file.
+type Store struct {
+	db   *memdb.MemDB
+	disk *disk // nil: memory only
+	// keyLocks keep the disk and memory orders of writes to one key equal
+	// while writes to different keys still share one disk sync.
+	keyLocks [64]sync.Mutex
+}
+
+// NewMemory returns a store that keeps nothing on disk, for tests and for
+// deployments that rebuild state elsewhere.
+func NewMemory() (*Store, error) {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return nil, fmt.Errorf("create state schema: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Open returns a store backed by the bbolt file at path, loading everything
+// it holds. A file that cannot be read is an error, never an empty start.
+func Open(path string) (*Store, error) {
+	s, err := NewMemory()
+	if err != nil {
+		return nil, err
+	}
+	d, err := openDisk(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.load(s.db); err != nil {
+		d.close()
+		return nil, err
+	}
+	s.disk = d
+	return s, nil
+}
+
+// Close releases the durable file.
+func (s *Store) Close() error {
+	if s.disk == nil {
+		return nil
+	}
+	return s.disk.close()
+}
+
+func (s *Store) lockKey(table, key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(table))
+	h.Write([]byte(key))
+	m := &s.keyLocks[h.Sum32()%uint32(len(s.keyLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// upsert makes obj durable and then visible.
+func (s *Store) upsert(table, key string, obj any, check func(*memdb.Txn) error) error {
+	defer s.lockKey(table, key)()
+	if check != nil {
+		txn := s.db.Txn(false)
+		err := check(txn)
+		txn.Abort()
+		if err != nil {
+			return err
+		}
+	}
+	if s.disk != nil {
+		if err := s.disk.put(table, key, obj); err != nil {
+			return fmt.Errorf("persist %s %s: %w", table, key, err)
+		}
+	}
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	if err := txn.Insert(table, obj); err != nil {
+		return fmt.Errorf("insert %s %s: %w", table, key, err)
+	}
+	txn.Commit()
+	return nil
+}
+
+// remove deletes the object with key from table, durably. Removing what is
+// not there is not an error.
+func (s *Store) remove(table, key string) error {
+	defer s.lockKey(table, key)()
+	if s.disk != nil {
+		if err := s.disk.delete(table, key); err != nil {
+			return fmt.Errorf("persist delete %s %s: %w", table, key, err)
+		}
+	}
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	if _, err := txn.DeleteAll(table, indexID, key); err != nil {
+		return fmt.Errorf("delete %s %s: %w", table, key, err)
+	}
+	txn.Commit()
+	return nil
+}
+
+// first returns the object in table whose index equals arg, adding the
+// lookup's watch channel to ws when ws is not nil.
+func (s *Store) first(ws memdb.WatchSet, table, index, arg string) (any, error) {
+	txn := s.db.Txn(false)
+	defer txn.Abort()
+	watch, obj, err := txn.FirstWatch(table, index, arg)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	ws.Add(watch)
+	if obj == nil {
+		return nil, ErrNotFound
+	}
+	return obj, nil
+}
+
+// all returns every object in table whose index equals args (all objects
+// when index is indexID and args is empty).
+func (s *Store) all(ws memdb.WatchSet, table, index string, args ...any) ([]any, error) {
+	txn := s.db.Txn(false)
+	defer txn.Abort()
+	it, err := txn.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", table, err)
+	}
+	ws.Add(it.WatchCh())
+	var out []any
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		out = append(out, obj)
+	}
+	return out, nil
+}
