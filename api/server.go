@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/fob-project/fob/state"
+)
+
+// Config shapes the API. Zero values take the defaults below.
+type Config struct {
+	// MaxCodeBytes bounds a registration's code (413 beyond it).
+	MaxCodeBytes int64
+	// MaxCallBytes bounds a call's body (413 beyond it).
+	MaxCallBytes int64
+	// CallWait is how long a call to a function that is still starting
+	// waits for an instance before it answers 503.
+	CallWait time.Duration
+	// RegisterWait bounds ?wait=true on registration.
+	RegisterWait time.Duration
+	// DefaultLimits fill in what a registration leaves out.
+	DefaultLimits state.Limits
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxCodeBytes == 0 {
+		c.MaxCodeBytes = 1 << 20
+	}
+	if c.MaxCallBytes == 0 {
+		c.MaxCallBytes = 6 << 20
+	}
+	if c.CallWait == 0 {
+		c.CallWait = 30 * time.Second
+	}
+	if c.RegisterWait == 0 {
+		c.RegisterWait = 60 * time.Second
+	}
+	d := &c.DefaultLimits
+	if d.MemoryMB == 0 {
+		d.MemoryMB = 128
+	}
+	if d.CPUs == 0 {
+		d.CPUs = 0.1
+	}
+	if d.Timeout == 0 {
+		d.Timeout = 30 * time.Second
+	}
+	if d.Concurrency == 0 {
+		d.Concurrency = 1
+	}
+	return c
+}
+
+// Server is fob's HTTP API.
+type Server struct {
+	cfg    Config
+	store  *state.Store
+	log    *slog.Logger
+	routes *routes
+	proxy  *proxy
+	router *mux.Router
+}
+
+// New builds the API over store. Call Run to keep its routes current.
+func New(cfg Config, store *state.Store, log *slog.Logger) *Server {
+	s := &Server{
+		cfg:    cfg.withDefaults(),
+		store:  store,
+		log:    log,
+		routes: newRoutes(store, log),
+		proxy:  newProxy(),
+	}
+	s.router = s.newRouter()
+	return s
+}
+
+// Run keeps the route index in step with state until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	s.routes.run(ctx)
+}
+
+// Handler returns the HTTP handler serving every endpoint.
+func (s *Server) Handler() http.Handler { return s.router }
+
+func (s *Server) newRouter() *mux.Router {
+	r := mux.NewRouter()
+	// The seed's endpoints, unchanged.
+	r.HandleFunc("/api/gen", s.handleGen).Methods(http.MethodPost)
+	r.HandleFunc("/api/stats", s.handleStats).Methods(http.MethodGet)
+	r.HandleFunc("/api/call/{ref}", s.handleCall).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc("/api/meta/{ref}", s.handleMeta).Methods(http.MethodGet)
+	r.HandleFunc("/api/cs/{ref}", s.handleCode).Methods(http.MethodGet)
+	// fob's additions.
+	r.HandleFunc("/api/functions", s.handleList).Methods(http.MethodGet)
+	r.HandleFunc("/api/functions/{ref}", s.handleDescribe).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.Path)
+	})
+	return r
+}
+
+func hostPort(host string, port uint32) string {
+	return net.JoinHostPort(host, strconv.FormatUint(uint64(port), 10))
+}
