@@ -55,7 +55,7 @@ func (s *Server) awaitEndpoint(ctx context.Context, ref string) (*route, *endpoi
 		if rt == nil {
 			return nil, nil, http.StatusNotFound, "unknown function " + ref
 		}
-		if ep := rt.pick(); ep != nil {
+		if ep := rt.pick(nil); ep != nil {
 			return rt, ep, 0, ""
 		}
 		if failed(rt) {

@@ -7,78 +7,78 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	memdb "github.com/hashicorp/go-memdb"
 
-	"github.com/fob-project/fob/sandbox"
 	"github.com/fob-project/fob/state"
 )
 
+// defaultLanguage is the seed's: registrations without ?lang= are Python.
 const defaultLanguage = "python"
 
 // handleGen registers a function: POST /api/gen?lang=python with the code
-// as the body. It answers as soon as the function is durably stored; with
-// ?wait=true it waits until the function runs or fails to load.
+// as the body (or a JSON body with the code and limits). It answers as soon
+// as the function is durably stored; with ?wait=true it waits until the
+// function runs or fails to load.
 func (s *Server) handleGen(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	lang := q.Get("lang")
-	if lang == "" {
-		lang = defaultLanguage
-	}
-	if _, ok := sandbox.Lookup(lang); !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown language %q (known: %s)", lang, strings.Join(sandbox.Names(), ", ")))
-		return
-	}
-	code, ok := s.readBody(w, r, s.cfg.MaxCodeBytes, "code")
+	body, ok := s.readBody(w, r, s.cfg.MaxCodeBytes, "code")
 	if !ok {
 		return
 	}
-	if len(strings.TrimSpace(string(code))) == 0 {
-		writeError(w, http.StatusBadRequest, "empty body: send the function's code as the request body")
-		return
-	}
-	name := q.Get("name")
-	if name != "" && !validFunctionName(name) {
-		writeError(w, http.StatusBadRequest, "name must be 1-64 characters of letters, digits, '-', '_' or '.', not starting with a digit-only id shape")
+	reg, err := parseRegistration(r, body, s.cfg.DefaultLimits, 1)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	now := time.Now().UTC()
-	sum := sha256.Sum256(code)
 	f := &state.Function{
 		ID:        uuid.NewString(),
-		Name:      name,
-		Language:  lang,
-		Code:      code,
-		Digest:    hex.EncodeToString(sum[:]),
+		Name:      reg.name,
+		Language:  reg.lang,
+		Code:      reg.code,
+		Digest:    digest(reg.code),
 		Version:   1,
-		Limits:    s.cfg.DefaultLimits,
-		Instances: 1,
+		Limits:    reg.limits,
+		Instances: reg.instances,
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	if err := s.store.PutFunction(f); err != nil {
-		if errors.Is(err, state.ErrNameTaken) {
-			writeError(w, http.StatusConflict, fmt.Sprintf("name %q is already used by another function", name))
-			return
-		}
-		s.log.Error("store function", "function_id", f.ID, "err", err)
-		writeError(w, http.StatusInternalServerError, "could not store the function: "+err.Error())
+	if !s.putFunction(w, f) {
 		return
 	}
-	s.log.Info("function registered", "function_id", f.ID, "language", lang, "bytes", len(code))
-	if q.Get("wait") == "true" {
-		s.waitReady(w, r, f.ID)
+	s.log.Info("function registered", "function_id", f.ID, "language", f.Language, "bytes", len(f.Code))
+	if reg.wait {
+		s.waitReady(w, r, f.ID, f.Version, http.StatusCreated)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"id": f.ID})
 }
 
+// putFunction stores f, answering the error itself when it cannot.
+func (s *Server) putFunction(w http.ResponseWriter, f *state.Function) bool {
+	err := s.store.PutFunction(f)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, state.ErrNameTaken) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("name %q is already used by another function", f.Name))
+		return false
+	}
+	s.log.Error("store function", "function_id", f.ID, "err", err)
+	writeError(w, http.StatusInternalServerError, "could not store the function: "+err.Error())
+	return false
+}
+
+func digest(code []byte) string {
+	sum := sha256.Sum256(code)
+	return hex.EncodeToString(sum[:])
+}
+
 // waitReady answers a registration once the function runs or has failed.
-func (s *Server) waitReady(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) waitReady(w http.ResponseWriter, r *http.Request, id string, version uint64, status int) {
 	deadline := time.NewTimer(s.cfg.RegisterWait)
 	defer deadline.Stop()
 	for {
@@ -86,17 +86,17 @@ func (s *Server) waitReady(w http.ResponseWriter, r *http.Request, id string) {
 		switch {
 		case rt == nil:
 			// Not yet indexed: the route table follows the store shortly.
-		case len(rt.endpoints) > 0:
-			writeJSON(w, http.StatusCreated, map[string]string{"id": id, "state": string(state.PhaseRunning)})
+		case rt.runningVersion(version):
+			writeJSON(w, status, map[string]any{"id": id, "version": version, "state": string(state.PhaseRunning)})
 			return
-		case rt.status != nil && rt.status.Phase == state.PhaseFailed:
-			writeJSON(w, http.StatusCreated, map[string]string{"id": id, "state": string(state.PhaseFailed), "error": rt.status.LastError})
+		case failed(rt):
+			writeJSON(w, status, map[string]any{"id": id, "version": version, "state": string(state.PhaseFailed), "error": rt.status.LastError})
 			return
 		}
 		select {
 		case <-table.changed:
 		case <-deadline.C:
-			writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "state": string(state.PhasePending)})
+			writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "version": version, "state": string(state.PhasePending)})
 			return
 		case <-r.Context().Done():
 			return
@@ -119,6 +119,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, w
 	return body, true
 }
 
+// validFunctionName accepts short names that cannot be mistaken for ids.
 func validFunctionName(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
@@ -156,7 +157,7 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown function "+ref)
 		return
 	}
-	ep := rt.pick()
+	ep := rt.pick(nil)
 	if ep == nil {
 		writeError(w, http.StatusServiceUnavailable, notRunningReason(rt))
 		return

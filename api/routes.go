@@ -19,6 +19,7 @@ type endpoint struct {
 	host     string
 	port     uint32
 	agentID  string
+	version  uint64
 	inFlight atomic.Int64
 }
 
@@ -144,16 +145,39 @@ func (r *routes) endpointFor(old *routeTable, t *state.Task) *endpoint {
 		host:    t.Host,
 		port:    t.Port,
 		agentID: t.AgentID,
+		version: t.Version,
 	}
 }
 
-// pick returns the endpoint with the fewest calls in flight.
-func (rt *route) pick() *endpoint {
+// pick returns the endpoint with the fewest calls in flight, preferring
+// instances of the function's current version so a rollout moves calls to
+// the new code as soon as it runs. skip, if set, is passed over.
+func (rt *route) pick(skip *endpoint) *endpoint {
 	var best *endpoint
 	for _, ep := range rt.endpoints {
-		if best == nil || ep.inFlight.Load() < best.inFlight.Load() {
+		if ep == skip {
+			continue
+		}
+		if best == nil || better(ep, best, rt.fn.Version) {
 			best = ep
 		}
 	}
 	return best
+}
+
+func better(a, b *endpoint, current uint64) bool {
+	if (a.version == current) != (b.version == current) {
+		return a.version == current
+	}
+	return a.inFlight.Load() < b.inFlight.Load()
+}
+
+// runningVersion reports whether an instance of version v is running.
+func (rt *route) runningVersion(v uint64) bool {
+	for _, ep := range rt.endpoints {
+		if ep.version == v {
+			return true
+		}
+	}
+	return false
 }

@@ -99,6 +99,8 @@ func (s *Server) newRouter() *mux.Router {
 	// fob's additions.
 	r.HandleFunc("/api/functions", s.handleList).Methods(http.MethodGet)
 	r.HandleFunc("/api/functions/{ref}", s.handleDescribe).Methods(http.MethodGet)
+	r.HandleFunc("/api/functions/{ref}", s.handleUpdate).Methods(http.MethodPut)
+	r.HandleFunc("/api/functions/{ref}", s.handleDelete).Methods(http.MethodDelete)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
