@@ -1,0 +1,26 @@
+// Package callserver is the executor's HTTP endpoint for calls. fob's API
+// proxies each call of a function to its instance here, over a pooled
+// keep-alive connection; the body the server writes is passed through to the
+// user unchanged.
+//
+//	POST /call   body: a JSON object of parameters (empty body: none)
+//	  200 {"result": <the function's JSON result, spliced as the worker sent it>}
+//	  400 {"error": "..."}  the body is not a JSON object, or the parameters
+//	                        do not bind to callme's signature
+//	  405 {"error": "..."}  not POST
+//	  413 {"error": "..."}  the body exceeds the size limit
+//	  429 {"error": "..."}  every worker busy and the queue full (Retry-After: 1)
+//	  500 {"error": "ZeroDivisionError: division by zero",
+//	       "exception": {"type": "...", "message": "...", "traceback": "..."}}
+//	                        the function raised (a result that is not JSON
+//	                        serialisable is a TypeError here)
+//	  502 {"error": "..."}  fob's failure: the worker died during the call
+//	  503 {"error": "..."}  not ready yet, or shutting down
+//	  504 {"error": "call exceeded the 30s deadline"}  the worker was killed
+//	                        and is being replaced
+//	GET /healthz  200 {"status":"ok"} once ready, else 503
+//
+// The call path reads the body straight into the frame sent to the worker
+// and writes the result into the same pooled buffer: one allocation-light
+// pass, no JSON decoding of parameters or results.
+package callserver

@@ -1,0 +1,230 @@
+package callserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fob-project/fob/executor/worker"
+)
+
+// DefaultMaxBody bounds a call's parameters.
+const DefaultMaxBody = 6 << 20
+
+// Caller runs one call on a worker; *worker.Pool implements it.
+type Caller interface {
+	Call(ctx context.Context, frame []byte) (kind byte, payload []byte, err error)
+}
+
+// Config configures a Server.
+type Config struct {
+	// CallTimeout is the per-call deadline the pool enforces; the server
+	// only names it in the 504 message.
+	CallTimeout time.Duration
+	// MaxBody bounds a request body; 0 means DefaultMaxBody.
+	MaxBody int64
+}
+
+// Server is the executor's HTTP face: POST /call and GET /healthz.
+type Server struct {
+	cfg    Config
+	pool   Caller
+	log    *slog.Logger
+	ready  atomic.Bool
+	bufs   sync.Pool // *[]byte: request frames, then response bodies
+	msg504 []byte
+}
+
+// New returns a server that is not ready yet; call SetReady once the
+// function has loaded.
+func New(cfg Config, pool Caller, log *slog.Logger) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = worker.DefaultCallTimeout
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, pool: pool, log: log}
+	s.bufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
+	s.msg504 = errorBody(fmt.Sprintf("call exceeded the %s deadline", cfg.CallTimeout), nil)
+	return s
+}
+
+// SetReady opens (true) or closes (false) the server to calls. A server
+// that is not ready answers 503, so a draining instance refuses new calls
+// while the ones in progress finish.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Ready reports whether calls are accepted.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// ServeHTTP routes the two endpoints. There is deliberately no mux: two
+// fixed paths do not need one on the hot path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/call":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			s.writeError(w, http.StatusMethodNotAllowed, "use POST with a JSON object of parameters")
+			return
+		}
+		s.serveCall(w, r)
+	case "/healthz":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			s.writeError(w, http.StatusMethodNotAllowed, "use GET")
+			return
+		}
+		if !s.Ready() {
+			s.writeError(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	default:
+		s.writeError(w, http.StatusNotFound, "no such endpoint; use POST /call")
+	}
+}
+
+func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
+	if !s.Ready() {
+		s.writeError(w, http.StatusServiceUnavailable, "the function is not ready")
+		return
+	}
+	bp := s.bufs.Get().(*[]byte)
+	defer s.putBuffer(bp)
+
+	// Read the parameters straight into the frame that carries them to the
+	// worker: no decoding, no copy.
+	frame, err := readBody((*bp)[:worker.HeaderSize], r.Body, s.cfg.MaxBody)
+	*bp = frame[:0]
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the parameters exceed %d bytes", s.cfg.MaxBody))
+			return
+		}
+		s.writeError(w, http.StatusBadRequest, "read parameters: "+err.Error())
+		return
+	}
+	if len(frame) == worker.HeaderSize {
+		frame = append(frame, "{}"...) // no body: a call without parameters
+	} else if err := checkObject(frame[worker.HeaderSize:]); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	worker.SealFrame(frame, worker.KindCall)
+
+	kind, payload, err := s.pool.Call(r.Context(), frame)
+	if err != nil {
+		s.writeCallError(w, r, err)
+		return
+	}
+	switch kind {
+	case worker.KindResult:
+		// Splice the worker's JSON as it is; the buffer is free again now
+		// that the request has been written to the pipe.
+		body := append(frame[:0], `{"result":`...)
+		body = append(body, payload...)
+		body = append(body, '}')
+		*bp = body[:0]
+		writeJSON(w, http.StatusOK, body)
+	case worker.KindRaised:
+		exc := worker.ParseException(payload)
+		writeJSON(w, http.StatusInternalServerError, errorBody(exc.String(), &exc))
+	case worker.KindBadParams:
+		exc := worker.ParseException(payload)
+		s.writeError(w, http.StatusBadRequest, "the parameters do not match callme: "+exc.Message)
+	}
+}
+
+// putBuffer recycles a request buffer unless one large call grew it: the
+// pool should not pin megabytes for the calls that follow.
+func (s *Server) putBuffer(bp *[]byte) {
+	if cap(*bp) <= maxPooledBuffer {
+		s.bufs.Put(bp)
+	}
+}
+
+const maxPooledBuffer = 256 << 10
+
+func (s *Server) writeCallError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, worker.ErrDeadline):
+		writeJSON(w, http.StatusGatewayTimeout, s.msg504)
+	case errors.Is(err, worker.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, http.StatusTooManyRequests, "every worker is busy and the queue is full; retry shortly")
+	case errors.Is(err, worker.ErrClosed):
+		s.writeError(w, http.StatusServiceUnavailable, "the function instance is shutting down")
+	case errors.Is(err, worker.ErrWorkerLost):
+		s.log.Warn("worker lost during a call", "error", err)
+		s.writeError(w, http.StatusBadGateway, err.Error())
+	case r.Context().Err() != nil:
+		// The caller went away while queued; nobody reads this answer.
+		s.writeError(w, http.StatusServiceUnavailable, "the call was cancelled")
+	default:
+		s.log.Error("call failed", "error", err)
+		s.writeError(w, http.StatusBadGateway, err.Error())
+	}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody(msg, nil))
+}
+
+// errorResponse is every non-200 body: {"error": …}, plus the exception
+// when the function raised.
+type errorResponse struct {
+	Error     string            `json:"error"`
+	Exception *worker.Exception `json:"exception,omitempty"`
+}
+
+func errorBody(msg string, exc *worker.Exception) []byte {
+	b, err := json.Marshal(errorResponse{Error: msg, Exception: exc})
+	if err != nil {
+		// Marshalling strings cannot fail; keep a valid body regardless.
+		return []byte(`{"error":"internal error"}`)
+	}
+	return b
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readBody appends all of r to buf, refusing more than max bytes.
+func readBody(buf []byte, r io.Reader, max int64) ([]byte, error) {
+	start := len(buf)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)-start) > max {
+			return buf, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

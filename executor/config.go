@@ -1,0 +1,112 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mesos/mesos-go/api/v1/lib/encoding"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
+	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
+)
+
+// Environment variables fob adds to the agent's MESOS_* ones.
+const (
+	// EnvBind is the address the call server binds to.
+	EnvBind = "FOB_EXECUTOR_BIND"
+	// EnvCodec selects the encoding spoken with the agent: json or protobuf.
+	EnvCodec = "FOB_EXECUTOR_CODEC"
+)
+
+// Defaults for a zero Config.
+const (
+	DefaultBind          = "0.0.0.0"
+	DefaultCodec         = codecs.NameJSON
+	DefaultAgentTimeout  = 10 * time.Second
+	DefaultFetchAttempts = 8
+	DefaultGracePeriod   = 5 * time.Second
+)
+
+// Config is everything the executor needs, from the agent's MESOS_*
+// environment (the embedded mesos-go config) and fob's own settings.
+type Config struct {
+	config.Config
+
+	// Bind is the host the call server listens on; the port comes from
+	// the task's FunctionSpec.
+	Bind string
+	// Codec is the agent API encoding, "json" or "protobuf".
+	Codec string
+	// AgentTimeout bounds each non-streaming call to the agent and the
+	// wait for the SUBSCRIBE response headers.
+	AgentTimeout time.Duration
+	// FetchAttempts bounds the tries to download the function's code.
+	FetchAttempts int
+}
+
+// ConfigFromEnv builds a Config from the process environment as the Mesos
+// agent sets it, plus FOB_EXECUTOR_BIND and FOB_EXECUTOR_CODEC.
+func ConfigFromEnv() (Config, error) {
+	mc, err := config.FromEnv()
+	if err != nil {
+		return Config{}, fmt.Errorf("executor config: %w", err)
+	}
+	cfg := Config{Config: mc, Bind: os.Getenv(EnvBind), Codec: os.Getenv(EnvCodec)}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Bind == "" {
+		c.Bind = DefaultBind
+	}
+	if c.Codec == "" {
+		c.Codec = DefaultCodec
+	}
+	if c.AgentTimeout <= 0 {
+		c.AgentTimeout = DefaultAgentTimeout
+	}
+	if c.FetchAttempts <= 0 {
+		c.FetchAttempts = DefaultFetchAttempts
+	}
+	if c.ExecutorShutdownGracePeriod <= 0 {
+		c.ExecutorShutdownGracePeriod = DefaultGracePeriod
+	}
+	if c.Sandbox == "" {
+		c.Sandbox = c.Directory
+	}
+	return c
+}
+
+// Validate reports the first setting the executor cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.FrameworkID == "":
+		return errors.New("executor config: no framework id")
+	case c.ExecutorID == "":
+		return errors.New("executor config: no executor id")
+	case c.AgentEndpoint == "":
+		return errors.New("executor config: no agent endpoint")
+	case c.Sandbox == "" && c.Directory == "":
+		return errors.New("executor config: no sandbox directory")
+	}
+	if _, err := c.codec(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c Config) codec() (encoding.Codec, error) {
+	switch c.Codec {
+	case codecs.NameJSON, "":
+		return codecs.ByMediaType[codecs.MediaTypeJSON], nil
+	case codecs.NameProtobuf:
+		return codecs.ByMediaType[codecs.MediaTypeProtobuf], nil
+	default:
+		return encoding.Codec{}, fmt.Errorf("executor config: %s=%q: want json or protobuf", EnvCodec, c.Codec)
+	}
+}

@@ -1,0 +1,73 @@
+package executor
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func setMesosEnv(t *testing.T, extra map[string]string) {
+	base := map[string]string{
+		"MESOS_FRAMEWORK_ID":                   "fw",
+		"MESOS_EXECUTOR_ID":                    "ex",
+		"MESOS_DIRECTORY":                      "/tmp/sb",
+		"MESOS_SANDBOX":                        "/mnt/mesos/sandbox",
+		"MESOS_AGENT_ENDPOINT":                 "127.0.0.1:5051",
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5secs",
+		"MESOS_CHECKPOINT":                     "",
+		EnvBind:                                "",
+		EnvCodec:                               "",
+	}
+	for k, v := range extra {
+		base[k] = v
+	}
+	for k, v := range base {
+		t.Setenv(k, v)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		check   func(t *testing.T, c Config)
+		wantErr string
+	}{
+		{"defaults", nil, func(t *testing.T, c Config) {
+			if c.Bind != DefaultBind || c.Codec != "json" || c.Sandbox != "/mnt/mesos/sandbox" ||
+				c.ExecutorShutdownGracePeriod != 5*time.Second || c.Checkpoint || c.AgentEndpoint != "127.0.0.1:5051" {
+				t.Errorf("config = %+v", c)
+			}
+		}, ""},
+		{"fob settings", map[string]string{EnvBind: "127.0.0.1", EnvCodec: "protobuf"}, func(t *testing.T, c Config) {
+			if c.Bind != "127.0.0.1" || c.Codec != "protobuf" {
+				t.Errorf("config = %+v", c)
+			}
+		}, ""},
+		{"checkpoint", map[string]string{"MESOS_CHECKPOINT": "1", "MESOS_RECOVERY_TIMEOUT": "15mins", "MESOS_SUBSCRIPTION_BACKOFF_MAX": "2secs"}, func(t *testing.T, c Config) {
+			if !c.Checkpoint || c.RecoveryTimeout != 15*time.Minute || c.SubscriptionBackoffMax != 2*time.Second {
+				t.Errorf("config = %+v", c)
+			}
+		}, ""},
+		{"checkpoint without timeouts", map[string]string{"MESOS_CHECKPOINT": "true"}, nil, "MESOS_RECOVERY_TIMEOUT"},
+		{"go duration", map[string]string{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5s"}, nil, "executor config"},
+		{"missing framework", map[string]string{"MESOS_FRAMEWORK_ID": ""}, nil, "MESOS_FRAMEWORK_ID"},
+		{"bad codec", map[string]string{EnvCodec: "xml"}, nil, EnvCodec},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			setMesosEnv(t, c.env)
+			cfg, err := ConfigFromEnv()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.check(t, cfg)
+		})
+	}
+}

@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package worker
+
+import "syscall"
+
+// sysProcAttr puts a worker in its own process group, so that a kill reaches
+// everything the function started.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

@@ -1,0 +1,22 @@
+package node
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fob-project/fob/sandbox"
+)
+
+func TestRegistered(t *testing.T) {
+	d, ok := sandbox.Lookup(Name)
+	if !ok {
+		t.Fatalf("driver %q not registered", Name)
+	}
+	if len(d.Shim) == 0 || !strings.HasPrefix(d.ShimName, "fob_worker") || !strings.HasPrefix(d.Extension, ".") {
+		t.Errorf("incomplete driver: %+v", d)
+	}
+	joined := strings.Join(d.Command, " ")
+	if !strings.Contains(joined, "{shim}") || !strings.Contains(joined, "{code}") {
+		t.Errorf("command %q lacks {shim} or {code}", joined)
+	}
+}
