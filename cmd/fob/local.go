@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fob-project/fob/mesoslocal"
+)
+
+// defaultDataDir is where fob keeps state unless told otherwise. As root
+// it is under /var/lib: sandboxes live below it and isolated executors run
+// as unprivileged users who cannot enter root's home.
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/fob/local"
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".fob", "local")
+	}
+	return ".fob"
+}
+
+// runLocal starts fob with an embedded Mesos master and agent: everything a
+// fresh machine needs, in one process.
+func runLocal(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:9999", "address of the fob API")
+	dataDir := fs.String("data-dir", defaultDataDir(), "where fob keeps its state and the agents their sandboxes")
+	masterListen := fs.String("master-listen", "127.0.0.1:0", "address of the embedded Mesos master")
+	agents := fs.Int("agents", 1, "number of embedded Mesos agents")
+	resources := fs.String("agent-resources", "cpus:4;mem:8192;disk:10240;ports:[31000-32000]", "resources each embedded agent offers")
+	callWait := fs.Duration("call-wait", 30*time.Second, "how long a call to a starting function waits for an instance")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	cluster, err := mesoslocal.Start(ctx, mesoslocal.Config{
+		Listen:         *masterListen,
+		Agents:         *agents,
+		AgentResources: *resources,
+		WorkDir:        filepath.Join(*dataDir, "mesos"),
+		Logger:         log.With("component", "mesoslocal"),
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("start embedded mesos: %w", err)
+	}
+	defer cluster.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
+	return runFramework(ctx, frameworkOptions{
+		dataDir:     *dataDir,
+		callWait:    *callWait,
+		advertise:   "http://" + ln.Addr().String(),
+		masterURL:   cluster.URL(),
+		codec:       "protobuf",
+		role:        "*",
+		execCommand: shellQuote(exe) + " executor",
+		// Executors of the embedded agent run on this host: keep their call
+		// servers on loopback.
+		execEnv:  map[string]string{"FOB_EXECUTOR_BIND": "127.0.0.1"},
+		failover: 7 * 24 * time.Hour,
+		name:     "fob",
+	}, ln, log)
+}
+
+// shellQuote quotes s for /bin/sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,185 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fob-project/fob/state"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// stableRun is how long an instance must have run for its failure to
+// count as a fresh start rather than one more crash in a loop.
+const stableRun = 10 * time.Minute
+
+// onUpdate records a task status update durably, then acknowledges it,
+// then lets the change take effect. Updates arrive at least once, so
+// applying one twice must change nothing.
+func (l *loop) onUpdate(ctx context.Context, st *mesos.TaskStatus) {
+	id := st.TaskID.Value
+	to := fobState(st.GetState())
+	log := l.log.With("task_id", id, "agent_id", st.GetAgentID().GetValue(), "state", to)
+
+	t, err := l.store.Task(nil, id)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		// Not fob's (any more): a task it forgot, or one Mesos runs
+		// that fob never recorded. Nothing of fob's should run it.
+		if !to.Terminal() {
+			l.kill(ctx, id, st.GetAgentID().GetValue(), "unknown to fob")
+		}
+		l.acknowledge(ctx, st)
+		l.answered(ctx, id)
+		return
+	case err != nil:
+		// Without an ack the agent resends the update later.
+		log.Error("read task for status update", "err", err)
+		return
+	}
+
+	next, changed := applyStatus(t, st, l.now())
+	if changed {
+		if err := l.record(t, next, st); err != nil {
+			log.Error("record status update; not acknowledging it", "err", err)
+			return
+		}
+		log.Info("task state", "function_id", next.FunctionID, "from", t.State,
+			"reason", next.Reason, "message", next.Message)
+	}
+	l.acknowledge(ctx, st)
+	l.answered(ctx, id)
+	if changed {
+		if next.State.Terminal() {
+			delete(l.killed, id)
+		}
+		l.converge(ctx)
+	}
+}
+
+// applyStatus returns the task as the update leaves it and whether that
+// differs from t. Terminal tasks stay terminal, except that a lost or gone
+// task reported running again (a healed partition) is running.
+func applyStatus(t *state.Task, st *mesos.TaskStatus, now time.Time) (*state.Task, bool) {
+	to := fobState(st.GetState())
+	if t.State.Terminal() {
+		revived := to == state.TaskRunning && (t.State == state.TaskLost || t.State == state.TaskGone)
+		if !revived {
+			return t, false
+		}
+	}
+	reason := ""
+	if st.Reason != nil {
+		reason = st.Reason.String()
+	}
+	if to == t.State && (st.GetReason() == mesos.REASON_RECONCILIATION || (st.GetMessage() == t.Message && reason == t.Reason)) {
+		// A duplicate, or a reconciliation answer confirming what fob
+		// knows; keep the more telling message of the original.
+		return t, false
+	}
+	next := t.Copy()
+	next.State = to
+	next.Message = st.GetMessage()
+	next.Reason = reason
+	if a := st.GetAgentID().GetValue(); a != "" {
+		next.AgentID = a
+	}
+	if e := st.GetExecutorID().GetValue(); e != "" {
+		next.ExecutorID = e
+	}
+	next.UpdatedAt = now
+	return next, true
+}
+
+// record writes the updated task and, for the current version of its
+// function, what the update means for the function's status.
+func (l *loop) record(prev, next *state.Task, st *mesos.TaskStatus) error {
+	if err := l.store.PutTask(next); err != nil {
+		return fmt.Errorf("record task %s: %w", next.ID, err)
+	}
+	if !next.State.Terminal() || prev.State.Terminal() {
+		return nil
+	}
+	f, err := l.store.Function(nil, next.FunctionID)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && f.Version != next.Version) {
+		return nil // deleted or superseded: its failures tell nothing
+	}
+	if err != nil {
+		return fmt.Errorf("read function %s: %w", next.FunctionID, err)
+	}
+	status, err := l.store.Status(nil, f.ID)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		status = nil
+	case err != nil:
+		return fmt.Errorf("read status of %s: %w", f.ID, err)
+	}
+	_, wasKilled := l.killed[next.ID]
+	upd, relaunch := ended(f, status, prev, next, st, wasKilled, l.now())
+	if upd == nil {
+		return nil
+	}
+	if relaunch {
+		l.holds[f.ID] = l.now().Add(relaunchBackoff.delay(upd.Failures-1, l.rng))
+	}
+	if err := l.store.PutStatus(upd); err != nil {
+		return fmt.Errorf("record status of %s: %w", f.ID, err)
+	}
+	l.log.Info("function status", "function_id", upd.FunctionID, "version", upd.Version,
+		"phase", upd.Phase, "failures", upd.Failures, "last_error", upd.LastError)
+	return nil
+}
+
+// ended works out what the end of an instance of f's current version means
+// for the function's status, and whether a relaunch must back off (by
+// Failures). It returns a nil status when nothing changes. wasKilled says
+// fob asked for the kill.
+func ended(f *state.Function, status *state.FunctionStatus, prev, next *state.Task,
+	st *mesos.TaskStatus, wasKilled bool, now time.Time) (*state.FunctionStatus, bool) {
+	if !failure(next.State) || wasKilled || prev.State == state.TaskKilling {
+		return nil, false
+	}
+	s := &state.FunctionStatus{FunctionID: f.ID, Version: f.Version, Phase: state.PhasePending}
+	if status != nil && status.Version == f.Version {
+		s = status.Copy()
+	}
+	s.UpdatedAt = now
+	if loadFailed(prev, next, st) {
+		// The code does not load: the same version would fail the same
+		// way, so it is not relaunched until a new version arrives.
+		s.Phase = state.PhaseFailed
+		s.Failures++
+		s.LastError = next.Message
+		if s.LastError == "" {
+			s.LastError = "the function failed to load"
+		}
+		return s, false
+	}
+	if prev.State == state.TaskRunning && now.Sub(prev.UpdatedAt) >= stableRun {
+		s.Failures = 0 // it ran well for a while: a fresh start
+	}
+	s.Failures++
+	s.LastError = describeEnd(next)
+	return s, true
+}
+
+// loadFailed reports whether the executor failed the task before it ever
+// ran: that is how fob's executor reports code that does not load.
+func loadFailed(prev, next *state.Task, st *mesos.TaskStatus) bool {
+	return next.State == state.TaskFailed &&
+		st.GetSource() == mesos.SOURCE_EXECUTOR &&
+		(prev.State == state.TaskStaging || prev.State == state.TaskStarting)
+}
+
+// describeEnd is a one-line account of why a task ended.
+func describeEnd(t *state.Task) string {
+	s := "task " + string(t.State)
+	if t.Reason != "" {
+		s += " (" + t.Reason + ")"
+	}
+	if t.Message != "" {
+		s += ": " + t.Message
+	}
+	return s
+}
