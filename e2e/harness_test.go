@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -59,11 +60,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// agentPorts gives each fob its own port range for function instances, so
+// fobs of different tests (or packages run in parallel) never offer the
+// same ports.
+func agentPorts() []string {
+	base := 20000 + rand.IntN(90)*100
+	return []string{"--agent-resources", fmt.Sprintf("cpus:4;mem:8192;disk:10240;ports:[%d-%d]", base, base+99)}
+}
+
 // startFob starts `fob local` with its own data dir and waits until its API
 // answers.
 func startFob(t *testing.T, extra ...string) *fob {
 	t.Helper()
-	f := &fob{t: t, dataDir: t.TempDir(), addr: freeAddr(t), extra: extra}
+	f := &fob{t: t, dataDir: t.TempDir(), addr: freeAddr(t), extra: append(agentPorts(), extra...)}
 	f.start()
 	t.Cleanup(func() {
 		f.stop()

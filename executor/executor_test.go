@@ -196,14 +196,17 @@ func TestExecutorLaunchFailures(t *testing.T) {
 		code   string
 		mutate func(*fobpb.FunctionSpec)
 		want   string
+		// load says the failure is the code's own, labelled so the
+		// scheduler does not relaunch the same version.
+		load bool
 	}{
-		{"python syntax error", "python", "def callme(a):\n    return a +\n", nil, "SyntaxError: invalid syntax (function.py, line 2)"},
-		{"python missing callme", "python", "x = 1\n", nil, "AttributeError: function.py does not define callme"},
-		{"node syntax error", "node", "exports.callme = ({a}) => {\n  return a +;\n};\n", nil, "SyntaxError: Unexpected token ';' (function.js, line 2)"},
-		{"wrong secret", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.Secret = "nope" }, "401"},
-		{"digest mismatch", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.CodeDigest = digest("other") }, "digest mismatch"},
-		{"unknown language", "cobol", "x", nil, `unknown language "cobol"`},
-		{"no port", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.Port = 0 }, "no usable port"},
+		{"python syntax error", "python", "def callme(a):\n    return a +\n", nil, "SyntaxError: invalid syntax (function.py, line 2)", true},
+		{"python missing callme", "python", "x = 1\n", nil, "AttributeError: function.py does not define callme", true},
+		{"node syntax error", "node", "exports.callme = ({a}) => {\n  return a +;\n};\n", nil, "SyntaxError: Unexpected token ';' (function.js, line 2)", true},
+		{"wrong secret", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.Secret = "nope" }, "401", false},
+		{"digest mismatch", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.CodeDigest = digest("other") }, "digest mismatch", false},
+		{"unknown language", "cobol", "x", nil, `unknown language "cobol"`, false},
+		{"no port", "python", "def callme():\n    return 1\n", func(s *fobpb.FunctionSpec) { s.Port = 0 }, "no usable port", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -220,6 +223,9 @@ func TestExecutorLaunchFailures(t *testing.T) {
 			st := expectState(t, agent, mesos.TASK_FAILED, 20*time.Second)
 			if !strings.Contains(st.GetMessage(), c.want) {
 				t.Errorf("message = %q, want it to contain %q", st.GetMessage(), c.want)
+			}
+			if got := fobpb.IsLoadFailure(&st); got != c.load {
+				t.Errorf("load-failure label = %v, want %v", got, c.load)
 			}
 			if err := ex.wait(t, 10*time.Second); err != nil {
 				t.Errorf("Run = %v, want nil", err)

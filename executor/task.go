@@ -99,7 +99,7 @@ func (e *Executor) start(ctx context.Context, t *task, info mesos.TaskInfo) {
 	var le *worker.LoadError
 	if errors.As(err, &le) {
 		t.log.Info("function failed to load", "error", le.Error())
-		e.fail(ctx, t, le.Error())
+		e.fail(ctx, t, le.Error(), fobpb.LoadFailureLabel())
 		return
 	}
 	t.log.Warn("function failed to start", "error", err)
@@ -171,9 +171,9 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 
 // fail reports the task as failed and ends the executor once the agent
 // has the report.
-func (e *Executor) fail(ctx context.Context, t *task, msg string) {
+func (e *Executor) fail(ctx context.Context, t *task, msg string, labels ...mesos.Label) {
 	t.teardown(0)
-	e.terminate(ctx, t, mesos.TASK_FAILED, msg, nil)
+	e.terminate(ctx, t, mesos.TASK_FAILED, msg, nil, labels...)
 }
 
 // kill handles a KILL event for taskID.
@@ -199,7 +199,7 @@ func (e *Executor) stop(ctx context.Context, t *task, state mesos.TaskState, msg
 
 // terminate sends the task's one terminal update and ends the executor once
 // it is acknowledged.
-func (e *Executor) terminate(ctx context.Context, t *task, state mesos.TaskState, msg string, reason *mesos.TaskStatus_Reason) {
+func (e *Executor) terminate(ctx context.Context, t *task, state mesos.TaskState, msg string, reason *mesos.TaskStatus_Reason, labels ...mesos.Label) {
 	t.mu.Lock()
 	if t.terminal {
 		t.mu.Unlock()
@@ -208,7 +208,7 @@ func (e *Executor) terminate(ctx context.Context, t *task, state mesos.TaskState
 	}
 	t.terminal = true
 	t.mu.Unlock()
-	uuid := e.update(ctx, t.id, state, msg, reason)
+	uuid := e.update(ctx, t.id, state, msg, reason, labels...)
 	e.finishWhenAcked(uuid)
 }
 

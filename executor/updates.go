@@ -25,7 +25,7 @@ func newUUID() []byte {
 // the unacknowledged set, which the next SUBSCRIBE hands to the agent.
 // Updates are sent one at a time so that the agent sees a task's states in
 // the order they happened. It returns the update's uuid.
-func (e *Executor) update(ctx context.Context, taskID string, state mesos.TaskState, message string, reason *mesos.TaskStatus_Reason) []byte {
+func (e *Executor) update(ctx context.Context, taskID string, state mesos.TaskState, message string, reason *mesos.TaskStatus_Reason, labels ...mesos.Label) []byte {
 	status := mesos.TaskStatus{
 		TaskID:     mesos.TaskID{Value: taskID},
 		State:      state.Enum(),
@@ -37,6 +37,9 @@ func (e *Executor) update(ctx context.Context, taskID string, state mesos.TaskSt
 	}
 	if message != "" {
 		status.Message = &message
+	}
+	if len(labels) > 0 {
+		status.Labels = &mesos.Labels{Labels: labels}
 	}
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	fobpb "github.com/fob-project/fob/proto"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -223,6 +224,7 @@ type upd struct {
 	reason      *mesos.TaskStatus_Reason
 	message     string
 	uuid        []byte
+	loadFailure bool // carries the executor's load-failure label
 }
 
 func updateEvent(u upd) *scheduler.Event {
@@ -238,6 +240,9 @@ func updateEvent(u upd) *scheduler.Event {
 	}
 	if u.message != "" {
 		st.Message = &u.message
+	}
+	if u.loadFailure {
+		st.Labels = &mesos.Labels{Labels: []mesos.Label{fobpb.LoadFailureLabel()}}
 	}
 	return &scheduler.Event{Type: scheduler.Event_UPDATE, Update: &scheduler.Event_Update{Status: st}}
 }

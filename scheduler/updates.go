@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	fobpb "github.com/fob-project/fob/proto"
 	"time"
 
 	"github.com/fob-project/fob/state"
@@ -164,12 +165,13 @@ func ended(f *state.Function, status *state.FunctionStatus, prev, next *state.Ta
 	return s, true
 }
 
-// loadFailed reports whether the executor failed the task before it ever
-// ran: that is how fob's executor reports code that does not load.
+// loadFailed reports whether fob's executor failed the task because the
+// function's code does not load. Other failures before RUNNING (a port
+// taken, a fetch that timed out) are worth another launch.
 func loadFailed(prev, next *state.Task, st *mesos.TaskStatus) bool {
 	return next.State == state.TaskFailed &&
 		st.GetSource() == mesos.SOURCE_EXECUTOR &&
-		(prev.State == state.TaskStaging || prev.State == state.TaskStarting)
+		fobpb.IsLoadFailure(st)
 }
 
 // describeEnd is a one-line account of why a task ended.

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -108,7 +109,7 @@ func TestLoadErrorFailsTheVersion(t *testing.T) {
 	id := h.launchOne(testFunction("f", 1))
 	const msg = "SyntaxError: invalid syntax (function.py, line 2)"
 	if err := h.event(updateEvent(upd{task: id, agent: "a1", state: mesos.TASK_FAILED, source: mesos.SOURCE_EXECUTOR,
-		message: msg, uuid: testUUID})); err != nil {
+		message: msg, uuid: testUUID, loadFailure: true})); err != nil {
 		t.Fatal(err)
 	}
 	st := h.status("f")
@@ -329,5 +330,24 @@ func TestPartitionHealRevivesLostTask(t *testing.T) {
 	ks := ofType(h.rec.take(), scheduler.Call_KILL)
 	if len(ks) != 1 || ks[0].Kill.TaskID.Value != "t2" {
 		t.Fatalf("kills = %+v, want the newer surplus copy t2", ks)
+	}
+}
+
+// A failure before RUNNING that is not a load error (here: the port was
+// taken) is retried with backoff instead of failing the version for good.
+func TestStartFailureWithoutLoadLabelIsRetried(t *testing.T) {
+	h := newHarness(t)
+	id := h.launchOne(testFunction("f", 1))
+	const msg = "serve calls: listen tcp 127.0.0.1:31000: bind: address already in use"
+	if err := h.event(updateEvent(upd{task: id, agent: "a1", state: mesos.TASK_FAILED, source: mesos.SOURCE_EXECUTOR,
+		message: msg, uuid: testUUID})); err != nil {
+		t.Fatal(err)
+	}
+	st := h.status("f")
+	if st.Phase == state.PhaseFailed {
+		t.Fatalf("status = %+v: a start failure without the load label failed the version", st)
+	}
+	if !strings.Contains(st.LastError, "address already in use") || st.Failures != 1 {
+		t.Fatalf("status = %+v", st)
 	}
 }
