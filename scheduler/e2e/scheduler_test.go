@@ -158,9 +158,17 @@ func TestRunAgainstMesoslocal(t *testing.T) {
 			if id, _ := store.FrameworkID(); id == "" {
 				t.Error("framework id not stored")
 			}
-			st, err := store.Status(nil, "f1")
-			if err != nil || st.Failures < 1 || !strings.Contains(st.LastError, "REASON_EXECUTOR_TERMINATED") {
-				t.Errorf("status = %+v, %v", st, err)
+			// The status follows the task's own write; wait for it.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				st, err := store.Status(nil, "f1")
+				if err == nil && st.Failures >= 1 && strings.Contains(st.LastError, "REASON_EXECUTOR_TERMINATED") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("status = %+v, %v", st, err)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			// The failure is relaunched after its backoff (1 s).
 			waitTasks(t, store, 20*time.Second, "a relaunch", func(ts []*state.Task) bool { return len(ts) >= 2 })
