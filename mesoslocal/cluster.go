@@ -39,6 +39,11 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// AllocationInterval between offer rounds (Mesos default 1s).
 	AllocationInterval time.Duration
+	// Credentials (principal → secret) turn on HTTP framework
+	// authentication: every scheduler request must then carry matching
+	// Basic credentials (see master.Config.Credentials). Empty leaves the
+	// scheduler API open, the Mesos default.
+	Credentials map[string]string
 	// Logger receives master and agent logs; nil discards them.
 	Logger *slog.Logger
 	// Agent is the template for every agent's configuration (containerizer,
@@ -92,6 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		Address:            ln.Addr().String(),
 		HeartbeatInterval:  cfg.HeartbeatInterval,
 		AllocationInterval: cfg.AllocationInterval,
+		Credentials:        cfg.Credentials,
 	}, log.With("component", "master"))
 	if err != nil {
 		ln.Close()

@@ -1,9 +1,11 @@
 package mesoslocal
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +229,46 @@ func TestClusterURLs(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Conformance: 105
+func TestClusterCredentials(t *testing.T) {
+	c, err := Start(context.Background(), Config{
+		WorkDir:     t.TempDir(),
+		Credentials: map[string]string{"fob": "s3cret"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	body, err := calls.Subscribe(&mesos.FrameworkInfo{User: "nobody", Name: "test"}).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(c.SchedulerEndpoint(), "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("subscribe without credentials: status %d, want 401", resp.StatusCode)
+	}
+	cli := httpcli.New(
+		httpcli.Endpoint(c.SchedulerEndpoint()),
+		httpcli.Codec(codecs.ByMediaType[encoding.MediaType("application/json")]),
+		httpcli.Do(httpcli.With(httpcli.Timeout(waitTimeout), httpcli.BasicAuth("fob", "s3cret"))),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, err := httpsched.NewCaller(cli, httpsched.MaxRedirects(0)).
+		Call(ctx, calls.Subscribe(&mesos.FrameworkInfo{User: "nobody", Name: "test"}))
+	if err != nil {
+		t.Fatalf("subscribe with credentials: %v", err)
+	}
+	defer sub.Close()
+	var ev scheduler.Event
+	if err := sub.Decode(&ev); err != nil || ev.Type != scheduler.Event_SUBSCRIBED {
+		t.Fatalf("first event %v (%v), want SUBSCRIBED", ev.Type, err)
 	}
 }

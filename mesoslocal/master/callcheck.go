@@ -8,14 +8,14 @@ import (
 )
 
 // validateCall checks what src/master/validation.cpp checks before any
-// state is consulted: the sub-message each call type requires and the
-// fields the decoder cannot enforce.
-func validateCall(c *scheduler.Call) error {
+// state is consulted: the sub-message each call type requires, the fields
+// the decoder cannot enforce and the ids that must agree within the call.
+// principal is the authenticated principal, "" without authentication.
+func validateCall(c *scheduler.Call, principal string) error {
 	missing := func(field string) error {
 		return fmt.Errorf("expecting '%s' to be present", field)
 	}
-	switch c.Type {
-	case scheduler.Call_SUBSCRIBE:
+	if c.Type == scheduler.Call_SUBSCRIBE {
 		if c.Subscribe == nil {
 			return missing("subscribe")
 		}
@@ -26,6 +26,21 @@ func validateCall(c *scheduler.Call) error {
 		if fi.User == "" || fi.Name == "" {
 			return errors.New("missing required fields: framework_info.user, framework_info.name")
 		}
+		if c.FrameworkID.GetValue() != fi.ID.GetValue() {
+			return errors.New("'framework_id' differs from 'subscribe.framework_info.id'")
+		}
+		// An unset principal is filled in later; a different one is an
+		// attempt to register under someone else's name.
+		if principal != "" && fi.Principal != nil && *fi.Principal != principal {
+			return fmt.Errorf("authenticated principal '%s' does not match principal '%s' set in `FrameworkInfo`",
+				principal, *fi.Principal)
+		}
+		return nil
+	}
+	if c.FrameworkID == nil {
+		return missing("framework_id")
+	}
+	switch c.Type {
 	case scheduler.Call_ACCEPT:
 		if c.Accept == nil {
 			return missing("accept")
@@ -61,8 +76,15 @@ func validateCall(c *scheduler.Call) error {
 			return errors.New("'uuid' is not a valid UUID")
 		}
 	case scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS:
-		if c.AcknowledgeOperationStatus == nil {
+		ack := c.AcknowledgeOperationStatus
+		if ack == nil {
 			return missing("acknowledge_operation_status")
+		}
+		if len(ack.UUID) != 16 {
+			return errors.New("'uuid' is not a valid UUID")
+		}
+		if ack.AgentID == nil {
+			return missing("agent_id")
 		}
 	case scheduler.Call_RECONCILE:
 		if c.Reconcile == nil {
@@ -83,6 +105,9 @@ func validateCall(c *scheduler.Call) error {
 	case scheduler.Call_UPDATE_FRAMEWORK:
 		if c.UpdateFramework == nil {
 			return missing("update_framework")
+		}
+		if c.FrameworkID.GetValue() != c.UpdateFramework.FrameworkInfo.ID.GetValue() {
+			return errors.New("'framework_id' differs from 'update_framework.framework_info.id'")
 		}
 	}
 	return nil

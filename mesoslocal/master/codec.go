@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -21,12 +22,17 @@ const (
 // errNotAcceptable means the Accept header allows neither media type.
 var errNotAcceptable = errors.New("neither application/json nor application/x-protobuf is acceptable")
 
+var callType = reflect.TypeOf(scheduler.Call{})
+
 // decodeCall parses one scheduler call encoded as mediaType.
 func decodeCall(mediaType string, body []byte) (*scheduler.Call, error) {
 	var call scheduler.Call
 	switch mediaType {
 	case mediaJSON:
 		if err := call.UnmarshalJSON(body); err != nil {
+			return nil, fmt.Errorf("decode json call: %w", err)
+		}
+		if err := checkJSONEnums(body, callType); err != nil {
 			return nil, fmt.Errorf("decode json call: %w", err)
 		}
 		// The JSON decoder never checks proto2 required fields; a protobuf

@@ -4,8 +4,10 @@
 // SUBSCRIBE event stream in RecordIO framing with JSON or protobuf encoding,
 // every scheduler call with the status codes and validation rules of the
 // Mesos master, resource offers built from the agents it manages, offer
-// filters, framework failover and task reconciliation. Unmodified mesos-go
-// clients run against it.
+// filters, framework failover, task and operation reconciliation,
+// UPDATE_FRAMEWORK and, when Config.Credentials is set, HTTP framework
+// authentication with the Basic scheme. Unmodified mesos-go clients run
+// against it.
 //
 // The master does not run tasks. It talks to agents through the Agent
 // interface (in-process calls) and agents report back through the methods

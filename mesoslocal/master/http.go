@@ -34,6 +34,14 @@ func (m *Master) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// libprocess authenticates before the endpoint handler runs, so a
+	// request without valid credentials gets 401 whatever else is wrong
+	// with it, even from a master that is not the leader.
+	principal, ok := m.authenticate(r)
+	if !ok {
+		unauthorized(w)
+		return
+	}
 	if redirect, unavailable := m.faultAnswer(); redirect != "" {
 		w.Header().Set("Location", "//"+redirect+r.URL.RequestURI())
 		w.WriteHeader(http.StatusTemporaryRedirect)
@@ -42,26 +50,43 @@ func (m *Master) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "No leader elected", http.StatusServiceUnavailable)
 		return
 	}
-	call, aerr := readCall(r)
+	call, aerr := readCall(r, principal)
 	if aerr != nil {
 		http.Error(w, aerr.msg, aerr.code)
 		return
+	}
+	var mediaType string
+	if call.Type == scheduler.Call_SUBSCRIBE || call.Type == scheduler.Call_RECONCILE_OPERATIONS {
+		// Mesos negotiates an encoding only for the calls that produce
+		// events; Accept is ignored on every other call.
+		var err error
+		if mediaType, err = negotiate(r.Header.Get("Accept")); err != nil {
+			http.Error(w, err.Error(), http.StatusNotAcceptable)
+			return
+		}
 	}
 	if call.Type == scheduler.Call_SUBSCRIBE {
-		m.serveSubscribe(w, r, call)
+		m.serveSubscribe(w, r, call, mediaType, principal)
 		return
 	}
-	aerr = m.handleCall(call, r.Header.Get("Mesos-Stream-Id"))
+	code, aerr := m.handleCall(call, r.Header.Get("Mesos-Stream-Id"), principal)
 	if aerr != nil {
 		http.Error(w, aerr.msg, aerr.code)
 		return
 	}
-	w.WriteHeader(http.StatusAccepted)
+	if code == http.StatusOK {
+		// UPDATE_FRAMEWORK: Mesos answers 200 with an empty body and no
+		// Content-Type, which mesos-go v0.0.11 refuses on a 200 ("unexpected
+		// content type") and then drops the subscription. Labelling the
+		// empty body with the call's own media type satisfies that check.
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+	}
+	w.WriteHeader(code)
 }
 
 // readCall applies the transport checks (method, Content-Type) and parses
 // the body, answering like the Mesos master for each failure.
-func readCall(r *http.Request) (*scheduler.Call, *apiError) {
+func readCall(r *http.Request, principal string) (*scheduler.Call, *apiError) {
 	if r.Method != http.MethodPost {
 		return nil, fail(http.StatusMethodNotAllowed, "Expecting a 'POST' request, received '%s'", r.Method)
 	}
@@ -81,27 +106,23 @@ func readCall(r *http.Request) (*scheduler.Call, *apiError) {
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "Failed to parse body into Call: %v", err)
 	}
-	if err := validateCall(call); err != nil {
+	if err := validateCall(call, principal); err != nil {
 		return nil, fail(http.StatusBadRequest, "Failed to validate scheduler::Call: %v", err)
 	}
 	return call, nil
 }
 
-// serveSubscribe answers SUBSCRIBE with a RecordIO event stream.
-func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
+// serveSubscribe answers SUBSCRIBE with a RecordIO event stream of the
+// negotiated media type.
+func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call, mediaType, principal string) {
 	if r.Header.Get("Mesos-Stream-Id") != "" {
 		http.Error(w, "Subscribe calls should not include the 'Mesos-Stream-Id' header", http.StatusBadRequest)
 		return
 	}
-	info := call.Subscribe.FrameworkInfo
-	if call.FrameworkID.GetValue() != info.ID.GetValue() {
-		http.Error(w, "'framework_id' differs from 'subscribe.framework_info.id'", http.StatusBadRequest)
-		return
-	}
-	mediaType, err := negotiate(r.Header.Get("Accept"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotAcceptable)
-		return
+	if info := call.Subscribe.FrameworkInfo; principal != "" && info.Principal == nil {
+		// An authenticated framework may leave its principal out; Mesos
+		// records the authenticated one, which later calls must match.
+		info.Principal = &principal
 	}
 	s := newStream(mediaType)
 	m.mu.Lock()
@@ -141,12 +162,10 @@ func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call *sc
 }
 
 // handleCall runs the common checks of every non-SUBSCRIBE call and
-// dispatches it (scheduler-api.md §4).
-func (m *Master) handleCall(call *scheduler.Call, streamID string) *apiError {
+// dispatches it (scheduler-api.md §4). It returns the success status:
+// 202 for the asynchronous calls, 200 for UPDATE_FRAMEWORK.
+func (m *Master) handleCall(call *scheduler.Call, streamID, principal string) (int, *apiError) {
 	fid := call.FrameworkID.GetValue()
-	if fid == "" {
-		return fail(http.StatusBadRequest, "Expecting 'framework_id' to be present")
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fw := m.frameworks[fid]
@@ -154,18 +173,23 @@ func (m *Master) handleCall(call *scheduler.Call, streamID string) *apiError {
 		if m.hasTasksOf(fid) {
 			// Known from its agents' tasks (after a master restart) but
 			// not re-subscribed yet.
-			return fail(http.StatusForbidden, "Framework is not subscribed")
+			return 0, fail(http.StatusForbidden, "Framework is not subscribed")
 		}
-		return fail(http.StatusBadRequest, "Framework cannot be found")
+		return 0, fail(http.StatusBadRequest, "Framework cannot be found")
+	}
+	if principal != "" && principal != fw.info.GetPrincipal() {
+		return 0, fail(http.StatusBadRequest,
+			"Authenticated principal '%s' does not match principal '%s' set in `FrameworkInfo`",
+			principal, fw.info.GetPrincipal())
 	}
 	if !fw.connected() {
-		return fail(http.StatusForbidden, "Framework is not subscribed")
+		return 0, fail(http.StatusForbidden, "Framework is not subscribed")
 	}
 	if streamID == "" {
-		return fail(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
+		return 0, fail(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
 	}
 	if streamID != fw.stream.id {
-		return fail(http.StatusBadRequest, "The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid)
+		return 0, fail(http.StatusBadRequest, "The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid)
 	}
 	now := time.Now()
 	switch call.Type {
@@ -194,6 +218,13 @@ func (m *Master) handleCall(call *scheduler.Call, streamID string) *apiError {
 		m.acknowledge(fw, call.Acknowledge)
 	case scheduler.Call_RECONCILE:
 		m.reconcile(fw, call.Reconcile)
+	case scheduler.Call_RECONCILE_OPERATIONS:
+		m.reconcileOperations(fw, call.ReconcileOperations)
+	case scheduler.Call_UPDATE_FRAMEWORK:
+		if aerr := m.updateFramework(fw, call.UpdateFramework); aerr != nil {
+			return 0, aerr
+		}
+		return http.StatusOK, nil
 	case scheduler.Call_MESSAGE:
 		if a := m.agent(call.Message.AgentID.Value); a != nil {
 			f, e, d := fw.id, call.Message.ExecutorID, call.Message.Data
@@ -204,11 +235,11 @@ func (m *Master) handleCall(call *scheduler.Call, streamID string) *apiError {
 		// Accepted and ignored: no allocator requests, maintenance or
 		// operation feedback in the stand-in.
 	case scheduler.Call_UNKNOWN:
-		return fail(http.StatusNotImplemented, "Received an unexpected UNKNOWN call")
+		return 0, fail(http.StatusNotImplemented, "Received an unexpected UNKNOWN call")
 	default:
-		return fail(http.StatusNotImplemented, "Call %s is not supported", call.Type)
+		return 0, fail(http.StatusNotImplemented, "Call %s is not supported", call.Type)
 	}
-	return nil
+	return http.StatusAccepted, nil
 }
 
 // hasTasksOf reports whether tasks of a framework id are known.

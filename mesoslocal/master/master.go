@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -36,6 +37,12 @@ type Config struct {
 	// AllocationInterval between offer rounds. Offers are also made
 	// promptly after SUBSCRIBE, REVIVE and whenever resources are freed.
 	AllocationInterval time.Duration
+	// Credentials maps principal to secret. When not empty, HTTP framework
+	// authentication is on (Mesos' --authenticate_http_frameworks with the
+	// basic authenticator): every scheduler request must carry matching
+	// Basic credentials, and a framework's principal must be the one it
+	// authenticated as.
+	Credentials map[string]string
 }
 
 // Master is the in-process Mesos master. Create it with New, serve it as an
@@ -100,6 +107,12 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 	if cfg.ID == "" {
 		cfg.ID = newUUID()
 	}
+	if err := checkCredentials(cfg.Credentials); err != nil {
+		return nil, fmt.Errorf("new master: %w", err)
+	}
+	// A private copy: the caller's map may change while requests are
+	// being authenticated.
+	cfg.Credentials = maps.Clone(cfg.Credentials)
 	ip := net.ParseIP(host)
 	if ip == nil {
 		if addrs, err := net.LookupIP(host); err == nil && len(addrs) > 0 {

@@ -88,3 +88,40 @@ func (m *Master) reconcileTask(fw *framework, rt scheduler.Call_Reconcile_Task) 
 	}
 	fw.send(updateEvent(st))
 }
+
+// reconcileOperations answers RECONCILE_OPERATIONS as Mesos has since 1.8:
+// the call is accepted and the answers arrive as UPDATE_OPERATION_STATUS
+// events without uuid (they need no acknowledgement). This master never
+// tracks an operation (LAUNCH refuses operation ids, other operations are
+// dropped), so implicit reconciliation has nothing to report and every
+// explicitly named operation is unknown; the state then says what the
+// master knows about the agent named with it. Must hold m.mu.
+func (m *Master) reconcileOperations(fw *framework, r *scheduler.Call_ReconcileOperations) {
+	for _, op := range r.Operations {
+		agentID := op.AgentID.GetValue()
+		state, msg := mesos.OPERATION_UNKNOWN, "Reconciliation: Operation is unknown and no 'agent_id' was provided"
+		switch a := m.agents[agentID]; {
+		case op.AgentID == nil:
+		case a != nil && a.recovering:
+			state, msg = mesos.OPERATION_RECOVERING, "Reconciliation: Agent is recovered but has not re-registered"
+		case a != nil:
+			msg = "Reconciliation: Operation is unknown"
+		case !m.unreachable[agentID].IsZero():
+			state, msg = mesos.OPERATION_UNREACHABLE, "Reconciliation: Agent is unreachable"
+		default:
+			msg = "Reconciliation: Both operation and agent are unknown"
+		}
+		opID := op.OperationID
+		st := mesos.OperationStatus{
+			OperationID:        &opID,
+			State:              state,
+			Message:            &msg,
+			AgentID:            op.AgentID,
+			ResourceProviderID: op.ResourceProviderID,
+		}
+		fw.send(&scheduler.Event{
+			Type:                  scheduler.Event_UPDATE_OPERATION_STATUS,
+			UpdateOperationStatus: &scheduler.Event_UpdateOperationStatus{Status: st},
+		})
+	}
+}

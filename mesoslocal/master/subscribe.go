@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 	"unicode"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -16,13 +17,9 @@ import (
 // Mesos. Must hold m.mu.
 func (m *Master) subscribe(sub *scheduler.Call_Subscribe, s *stream) {
 	info := *sub.FrameworkInfo
-	roles, err := frameworkRoles(&info)
+	roles, err := validateFrameworkInfo(&info)
 	if err == nil {
 		err = checkSuppressed(roles, sub.SuppressedRoles)
-	}
-	if err == nil && info.FailoverTimeout != nil &&
-		(math.IsNaN(*info.FailoverTimeout) || math.IsInf(*info.FailoverTimeout, 0)) {
-		err = errors.New("Invalid failover_timeout")
 	}
 	id := info.ID.GetValue()
 	if err == nil && id != "" && m.removed[id] {
@@ -97,6 +94,29 @@ func (m *Master) subscribe(sub *scheduler.Call_Subscribe, s *stream) {
 
 func errorEvent(msg string) *scheduler.Event {
 	return &scheduler.Event{Type: scheduler.Event_ERROR, Error: &scheduler.Event_Error{Message: msg}}
+}
+
+// validateFrameworkInfo applies the FrameworkInfo checks Mesos runs on
+// SUBSCRIBE and UPDATE_FRAMEWORK (validation::framework::validate) and
+// returns the roles the framework asks for.
+func validateFrameworkInfo(info *mesos.FrameworkInfo) ([]string, error) {
+	roles, err := frameworkRoles(info)
+	if err != nil {
+		return nil, err
+	}
+	// An empty id means "new framework", not an invalid one.
+	if id := info.ID.GetValue(); id != "" {
+		if err := validateID(id); err != nil {
+			return nil, fmt.Errorf("'FrameworkInfo.id' is invalid: %w", err)
+		}
+	}
+	// Mesos turns failover_timeout into a Duration, which fails for
+	// values outside the int64 nanosecond range.
+	if ft := info.FailoverTimeout; ft != nil &&
+		(math.IsNaN(*ft) || math.Abs(*ft) > float64(math.MaxInt64)/float64(time.Second)) {
+		return nil, fmt.Errorf("the framework failover_timeout (%v) is invalid", *ft)
+	}
+	return roles, nil
 }
 
 // frameworkRoles returns the roles a framework subscribes with, enforcing
