@@ -45,6 +45,9 @@ func openDisk(path string) (*disk, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare state file %s: %w", path, err)
 	}
+	// A short batch delay keeps group commit for concurrent writers without
+	// making a lone writer (the scheduler's event loop) wait for company.
+	db.MaxBatchDelay = 200 * time.Microsecond
 	return &disk{db: db}, nil
 }
 
