@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fob-project/fob/api"
+	"github.com/fob-project/fob/dashboard"
 	"github.com/fob-project/fob/scheduler"
 	"github.com/fob-project/fob/state"
 )
@@ -66,7 +67,7 @@ func Start(ctx context.Context, cfg Config, ln net.Listener, log *slog.Logger) (
 	s := &Server{
 		Store:  store,
 		URL:    url,
-		http:   &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		http:   &http.Server{Handler: withDashboard(a.Handler()), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10},
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
@@ -97,6 +98,19 @@ func Start(ctx context.Context, cfg Config, ln net.Listener, log *slog.Logger) (
 	}()
 	log.Info("fob is serving", "api", url, "master", cfg.Scheduler.MasterURL)
 	return s, nil
+}
+
+// withDashboard serves the web dashboard at "/" and everything else from
+// the API.
+func withDashboard(apiHandler http.Handler) http.Handler {
+	ui := dashboard.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
+	})
 }
 
 // Wait blocks until the server has stopped and returns why, nil after a
