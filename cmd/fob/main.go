@@ -28,6 +28,11 @@ func commands() []command {
 		{"serve", "run fob as a framework on a Mesos/DC/OS cluster", runServe},
 		{"executor", "run as fob's Mesos executor (started by the Mesos agent)", runExecutor},
 		{"mesoslocal", "run only the embedded Mesos stand-in (master plus agents)", runMesosLocal},
+		{"gen", "register a function from a file", runGen},
+		{"call", "call a function", runCall},
+		{"ls", "list functions", runList},
+		{"rm", "remove functions", runRemove},
+		{"logs", "print the tail of a function's log", runLogs},
 	}
 }
 
