@@ -11,6 +11,18 @@
 //
 // The agent does no resource accounting; the master decides what fits.
 //
+// Three containerizers (NewContainerizer):
+//
+//   - ProcessContainerizer runs each container as a child process group of
+//     the agent; the kernel kills its first process when the agent's
+//     process dies. With Isolation, as root, it adds namespaces (the whole
+//     container then dies with that process), a private filesystem view, a
+//     uid per container and cgroup limits (isolation_linux.go);
+//   - SimulatedContainerizer runs nothing and plays an in-process executor,
+//     for scheduler measurements with thousands of tasks;
+//   - DockerContainerizer runs DOCKER containers through the docker CLI
+//     and needs a reachable engine.
+//
 // Sandboxes follow the Mesos layout:
 //
 //	<work_dir>/slaves/<agent_id>/frameworks/<framework_id>/executors/<executor_id>/runs/<container_id>

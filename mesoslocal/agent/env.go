@@ -17,6 +17,9 @@ type envSpec struct {
 	grace          time.Duration
 	commandEnv     *mesos.Environment
 	httpCommandExe bool
+	// forImage leaves out the agent's own environment: a container with
+	// an image of its own must not get the host's PATH or HOME.
+	forImage bool
 }
 
 // executorEnv builds an executor's environment the way the Mesos agent
@@ -26,7 +29,7 @@ type envSpec struct {
 // executor/config.FromEnv parses the result.
 func (a *Agent) executorEnv(s envSpec) []string {
 	env := newEnvList()
-	if !a.cfg.CleanEnv {
+	if !a.cfg.CleanEnv && !s.forImage {
 		env.add(os.Environ()...)
 	}
 	env.add(a.cfg.ExtraEnv...)

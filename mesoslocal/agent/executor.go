@@ -77,7 +77,7 @@ type executorRun struct {
 	hadTasks bool
 
 	container Container
-	sub       *subscription
+	sub       eventSink
 	// termination, when set, says why the agent is destroying the
 	// container; it decides the state of tasks left when it exits.
 	termination *termination

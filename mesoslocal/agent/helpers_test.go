@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(testExecutorEnv) == "1" {
 		os.Exit(runTestExecutor())
 	}
+	if os.Getenv(testAgentHostEnv) != "" {
+		os.Exit(runAgentHost())
+	}
 	os.Exit(m.Run())
 }
 

@@ -3,65 +3,110 @@
 package agent
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
 // Isolation for the process containerizer, in the spirit of the Mesos
-// containerizer's namespaces/pid, cgroups/{mem,cpu}, posix/rlimits
-// isolators:
+// containerizer's filesystem/linux, namespaces/pid, cgroups/{mem,cpu,pids}
+// and posix/rlimits isolators:
 //
-//   - new mount, pid, ipc and uts namespaces (the executor is pid 1 of its
-//     namespace, so its exit takes every process it started with it);
-//   - an unprivileged uid/gid of its own, owning the sandbox;
-//   - cgroup v1 memory, cpu and pids limits from the resources (v2 when
-//     the unified hierarchy is the only one mounted);
+//   - new mount, pid, ipc and uts namespaces, set up by the container init
+//     (containerinit_linux.go): read-only host tree, private tmpfs /tmp,
+//     /var/tmp and /dev/shm, the sandbox as the one writable host
+//     directory, a /proc showing only the container's processes. The
+//     executor is pid 1 of its namespace, so its exit takes every process
+//     it started with it;
+//   - an unprivileged uid/gid of its own, distinct per container, owning
+//     the sandbox, which becomes mode 0700 so other containers cannot read it;
+//   - cgroup memory, cpu and pids limits from the resources
+//     (cgroups_linux.go), with the memory and pids cgroup directories in
+//     the executor's environment as FOB_CGROUP_MEMORY and FOB_CGROUP_PIDS;
 //   - ContainerInfo.rlimit_info applied with prlimit.
 //
 // All of it needs root; without root nothing is enforced and the agent
 // says so once.
+//
+// What an executor has to live with: as pid 1 it gets only the signals it
+// has handlers for (SIGKILL aside) and inherits orphaned processes to reap;
+// HOME is its sandbox; whatever it executes must be readable and
+// searchable by others along the whole path and lie outside the private
+// directories, or be fetched into the sandbox.
 
 const (
-	cgroupRoot     = "/sys/fs/cgroup"
-	cgroupParent   = "fob"
-	firstIsolated  = 200000 // uids/gids handed to containers start here
-	defaultPidsMax = 4096
-	minMemoryBytes = 32 << 20 // Mesos' MIN_MEMORY
-	cpuPeriodUs    = 100000
+	firstIsolated = 200000 // uids/gids handed to containers start here
+	isolatedIDs   = 60000
+	// initTimeout bounds the container init's set-up.
+	initTimeout = 30 * time.Second
 )
 
-type isolator struct {
-	log  *slog.Logger
-	root bool
-	v2   bool
+// uids hands out container uids for the whole process, so that agents
+// sharing a process (a test cluster) never give two containers one uid.
+// It starts at a random offset to make a clash between two agent
+// processes on one host unlikely.
+var uids = struct {
+	sync.Mutex
+	next  int
+	inUse map[int]bool
+}{next: rand.IntN(isolatedIDs), inUse: map[int]bool{}}
 
-	mu      sync.Mutex
-	nextID  int
-	inUse   map[int]bool
+func allocateID() int {
+	uids.Lock()
+	defer uids.Unlock()
+	for {
+		id := firstIsolated + uids.next
+		uids.next = (uids.next + 1) % isolatedIDs
+		if !uids.inUse[id] {
+			uids.inUse[id] = true
+			return id
+		}
+	}
+}
+
+func freeID(id int) {
+	uids.Lock()
+	delete(uids.inUse, id)
+	uids.Unlock()
+}
+
+type isolator struct {
+	log        *slog.Logger
+	root       bool
+	v2         bool
+	pidsMax    int
+	tmpfsBytes int64
+
 	warning sync.Once
 }
 
 // isolation is the state of one isolated container.
 type isolation struct {
-	owner    *isolator
-	id       int
-	cgroups  []string
-	cgroupFD int // v2: directory fd passed to clone, -1 when none
-	rlimits  []rlimit
-	// v1 has no way to start a process inside a cgroup, so the command is
-	// wrapped in a shell that waits on this pipe until the agent has moved
-	// it into its cgroups; nothing of the container runs unconfined.
-	gateR, gateW *os.File
+	owner   *isolator
+	id      int
+	cgroups *containerCgroups
+	limits  limits
+	rlimits []rlimit
+	init    initConfig
+	// conn and initEnd are the agent's and the init's ends of the socket
+	// between them.
+	conn    net.Conn
+	initEnd *os.File
 }
 
 type rlimit struct {
@@ -69,8 +114,8 @@ type rlimit struct {
 	cur, max uint64
 }
 
-func newIsolator(log *slog.Logger) *isolator {
-	i := &isolator{log: log, root: os.Geteuid() == 0, inUse: map[int]bool{}}
+func newIsolator(log *slog.Logger, pidsMax int, tmpfsBytes int64) *isolator {
+	i := &isolator{log: log, root: os.Geteuid() == 0, pidsMax: pidsMax, tmpfsBytes: tmpfsBytes}
 	// The unified hierarchy alone at the root means cgroup v2; the hybrid
 	// layout (v1 controllers plus /sys/fs/cgroup/unified) stays on v1.
 	if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
@@ -79,86 +124,152 @@ func newIsolator(log *slog.Logger) *isolator {
 	return i
 }
 
-func (i *isolator) prepare(spec LaunchSpec, cmd *exec.Cmd) (*isolation, error) {
+// prepare turns cmd into a start of the container init and creates the
+// container's uid, sandbox ownership and cgroups.
+func (i *isolator) prepare(spec LaunchSpec, cmd *exec.Cmd) (_ *isolation, err error) {
 	if !i.root {
 		i.warning.Do(func() {
 			i.log.Warn("isolation requested but the agent is not root: namespaces, user switch, cgroup limits and rlimits are not enforced")
 		})
 		return nil, nil
 	}
-	s := &isolation{owner: i, id: i.allocate(), cgroupFD: -1}
+	if cmd.Err != nil {
+		return nil, cmd.Err
+	}
+	s := &isolation{owner: i, id: allocateID()}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
 	if err := chownTree(spec.Sandbox, s.id, s.id); err != nil {
-		s.release()
 		return nil, fmt.Errorf("give sandbox to uid %d: %w", s.id, err)
 	}
-	attr := cmd.SysProcAttr
-	attr.Cloneflags |= syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
-	attr.Credential = &syscall.Credential{Uid: uint32(s.id), Gid: uint32(s.id), NoSetGroups: true}
-
-	limits := limitsFor(spec.Resources)
-	var err error
-	if i.v2 {
-		err = s.cgroupV2(spec.ContainerID, limits, attr)
-	} else {
-		err = s.cgroupV1(spec.ContainerID, limits)
+	if err := os.Chmod(spec.Sandbox, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict sandbox: %w", err)
 	}
+	s.limits = limitsFor(spec.Resources, i.pidsMax)
+	s.cgroups, err = createCgroups(i.v2, spec.ContainerID, s.limits, func(ctrl string) {
+		i.log.Warn("cgroup controller not mounted; limit not enforced", "controller", ctrl)
+	})
 	if err != nil {
-		s.release()
 		return nil, err
 	}
 	s.rlimits = rlimitsFor(spec.Container)
-	if !i.v2 {
-		if err := s.gate(cmd); err != nil {
-			s.release()
-			return nil, err
-		}
+	s.init = initConfig{
+		Path:         cmd.Path,
+		Argv:         cmd.Args,
+		Env:          containerEnv(cmd.Env, spec.Sandbox, s.cgroups.env()),
+		Sandbox:      spec.Sandbox,
+		UID:          s.id,
+		GID:          s.id,
+		TmpfsBytes:   i.tmpfsBytes,
+		ReadOnlyRoot: true,
 	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("create init socket: %w", err)
+	}
+	agentEnd := os.NewFile(uintptr(fds[0]), "container-init")
+	s.conn, err = net.FileConn(agentEnd)
+	_ = agentEnd.Close()
+	if err != nil {
+		_ = syscall.Close(fds[1])
+		return nil, fmt.Errorf("create init socket: %w", err)
+	}
+	cmd.Path = "/proc/self/exe"
+	cmd.Args = []string{containerInitArg0}
+	// The init is agent code: it gets none of the container's environment
+	// (GODEBUG or GOMAXPROCS meant for the executor would change it).
+	cmd.Env = []string{}
+	s.initEnd = os.NewFile(uintptr(fds[1]), "container-init")
+	cmd.ExtraFiles = []*os.File{s.initEnd}
+	cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
 	return s, nil
 }
 
-// gate rewrites cmd to block on a pipe before it execs the real program.
-func (s *isolation) gate(cmd *exec.Cmd) error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("create start gate: %w", err)
+// containerEnv is the executor's environment under isolation: HOME moves
+// to the sandbox when it is the agent's own (unreachable for the
+// container's uid), and the cgroup locations are added.
+func containerEnv(env []string, sandbox string, cgroupEnv []string) []string {
+	out := make([]string, 0, len(env)+len(cgroupEnv)+1)
+	agentHome, home := os.Getenv("HOME"), false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = true
+			if v == agentHome {
+				kv = "HOME=" + sandbox
+			}
+		}
+		out = append(out, kv)
 	}
-	s.gateR, s.gateW = r, w
-	cmd.ExtraFiles = append(cmd.ExtraFiles, r)
-	fd := 2 + len(cmd.ExtraFiles)
-	script := fmt.Sprintf(`read -r _ <&%d || exit 126; exec %d<&-; exec "$0" "$@"`, fd, fd)
-	cmd.Args = append([]string{"sh", "-c", script, cmd.Path}, cmd.Args[1:]...)
-	cmd.Path = "/bin/sh"
-	return nil
+	if !home {
+		out = append(out, "HOME="+sandbox)
+	}
+	return append(out, cgroupEnv...)
 }
 
-// started moves the new process into its cgroups (v1; v2 placed it at
-// clone time) and applies rlimits.
+// started runs the hand-shake with the container init (pid): send its
+// configuration, wait for it to be set up, put it into its cgroups, apply
+// rlimits and let it exec the program.
 func (s *isolation) started(pid int) error {
 	if s == nil {
 		return nil
 	}
-	s.closeCgroupFD()
-	if !s.owner.v2 {
-		for _, cg := range s.cgroups {
-			if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-				return fmt.Errorf("join cgroup %s: %w", cg, err)
-			}
-		}
+	_ = s.initEnd.Close() // the init has its copy
+	_ = s.conn.SetDeadline(time.Now().Add(initTimeout))
+	b, err := json.Marshal(s.init)
+	if err != nil {
+		return fmt.Errorf("encode init config: %w", err)
+	}
+	if _, err := s.conn.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("send init config: %w", err)
+	}
+	line, err := bufio.NewReader(s.conn).ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("container init: %w (see the sandbox's stderr)", err)
+	}
+	var reply initReply
+	if err := json.Unmarshal(line, &reply); err != nil {
+		return fmt.Errorf("container init reply: %w", err)
+	}
+	if reply.Error != "" {
+		return errors.New(reply.Error)
+	}
+	if err := s.cgroups.join(pid); err != nil {
+		return err
 	}
 	for _, rl := range s.rlimits {
 		if err := prlimit(pid, rl); err != nil {
 			return fmt.Errorf("set rlimit %d: %w", rl.resource, err)
 		}
 	}
-	if s.gateW != nil {
-		_ = s.gateR.Close()
-		if _, err := s.gateW.Write([]byte("go\n")); err != nil {
-			return fmt.Errorf("open start gate: %w", err)
-		}
-		_ = s.gateW.Close()
-		s.gateR, s.gateW = nil, nil
+	if _, err := s.conn.Write([]byte("go\n")); err != nil {
+		return fmt.Errorf("start container: %w", err)
 	}
+	_ = s.conn.Close()
 	return nil
+}
+
+// limitation reports a memory limitation when the kernel OOM-killed a
+// process of the container and the container's main process did not end
+// cleanly: the OOM killer took it, or it gave up after losing a child.
+func (s *isolation) limitation(waitStatus int) *Limitation {
+	if s == nil || s.cgroups == nil {
+		return nil
+	}
+	ws := syscall.WaitStatus(waitStatus)
+	if waitStatus == -1 || (ws.Exited() && ws.ExitStatus() == 0) {
+		return nil
+	}
+	if s.cgroups.oomKills() == 0 {
+		return nil
+	}
+	return &Limitation{
+		Reason: mesos.REASON_CONTAINER_LIMITATION_MEMORY,
+		Message: "Memory limit exceeded: Requested: " + formatMB(s.limits.memBytes) +
+			" Maximum Used: " + formatMB(s.cgroups.peakMemory()),
+	}
 }
 
 // release removes the container's cgroups and returns its uid. It runs
@@ -167,136 +278,17 @@ func (s *isolation) release() {
 	if s == nil {
 		return
 	}
-	s.closeCgroupFD()
-	for _, f := range []*os.File{s.gateR, s.gateW} {
-		if f != nil {
-			_ = f.Close()
+	for _, c := range []io.Closer{s.conn, s.initEnd} {
+		if c != nil {
+			_ = c.Close()
 		}
 	}
-	for _, cg := range s.cgroups {
-		if err := os.Remove(cg); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.owner.log.Warn("remove cgroup", "cgroup", cg, "error", err)
-		}
+	if s.cgroups != nil {
+		s.cgroups.remove(func(dir string, err error) {
+			s.owner.log.Warn("remove cgroup", "cgroup", dir, "error", err)
+		})
 	}
-	s.owner.mu.Lock()
-	delete(s.owner.inUse, s.id)
-	s.owner.mu.Unlock()
-}
-
-func (s *isolation) closeCgroupFD() {
-	if s.cgroupFD >= 0 {
-		_ = syscall.Close(s.cgroupFD)
-		s.cgroupFD = -1
-	}
-}
-
-func (i *isolator) allocate() int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	for {
-		id := firstIsolated + i.nextID
-		i.nextID = (i.nextID + 1) % 60000
-		if !i.inUse[id] {
-			i.inUse[id] = true
-			return id
-		}
-	}
-}
-
-type limits struct {
-	memBytes int64
-	cpus     float64
-}
-
-func limitsFor(res mesos.Resources) limits {
-	var l limits
-	for _, r := range res {
-		if r.Scalar == nil {
-			continue
-		}
-		switch r.Name {
-		case "mem":
-			l.memBytes += int64(r.Scalar.Value * (1 << 20))
-		case "cpus":
-			l.cpus += r.Scalar.Value
-		}
-	}
-	if l.memBytes > 0 && l.memBytes < minMemoryBytes {
-		l.memBytes = minMemoryBytes
-	}
-	return l
-}
-
-func (s *isolation) cgroupV1(containerID string, l limits) error {
-	files := map[string]map[string]string{
-		"memory": {},
-		"cpu":    {},
-		"pids":   {"pids.max": strconv.Itoa(defaultPidsMax)},
-	}
-	if l.memBytes > 0 {
-		files["memory"]["memory.limit_in_bytes"] = strconv.FormatInt(l.memBytes, 10)
-	}
-	if l.cpus > 0 {
-		files["cpu"]["cpu.shares"] = strconv.Itoa(max(2, int(l.cpus*1024)))
-		files["cpu"]["cpu.cfs_period_us"] = strconv.Itoa(cpuPeriodUs)
-		files["cpu"]["cpu.cfs_quota_us"] = strconv.Itoa(max(1000, int(l.cpus*cpuPeriodUs)))
-	}
-	for _, ctrl := range []string{"memory", "cpu", "pids"} {
-		base := filepath.Join(cgroupRoot, ctrl)
-		if _, err := os.Stat(filepath.Join(base, "cgroup.procs")); err != nil {
-			s.owner.log.Warn("cgroup controller not mounted; limit not enforced", "controller", ctrl)
-			continue
-		}
-		dir := filepath.Join(base, cgroupParent, containerID)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create cgroup %s: %w", dir, err)
-		}
-		s.cgroups = append(s.cgroups, dir)
-		for name, value := range files[ctrl] {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o644); err != nil {
-				return fmt.Errorf("write %s/%s: %w", dir, name, err)
-			}
-		}
-	}
-	return nil
-}
-
-func (s *isolation) cgroupV2(containerID string, l limits, attr *syscall.SysProcAttr) error {
-	parent := filepath.Join(cgroupRoot, cgroupParent)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("create cgroup %s: %w", parent, err)
-	}
-	// Controllers must be enabled on the way down before a child can use them.
-	for _, dir := range []string{cgroupRoot, parent} {
-		_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +cpu +pids"), 0o644)
-	}
-	dir := filepath.Join(parent, containerID)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return fmt.Errorf("create cgroup %s: %w", dir, err)
-	}
-	s.cgroups = append(s.cgroups, dir)
-	files := map[string]string{"pids.max": strconv.Itoa(defaultPidsMax)}
-	if l.memBytes > 0 {
-		files["memory.max"] = strconv.FormatInt(l.memBytes, 10)
-	}
-	if l.cpus > 0 {
-		files["cpu.max"] = strconv.Itoa(max(1000, int(l.cpus*cpuPeriodUs))) + " " + strconv.Itoa(cpuPeriodUs)
-	}
-	for name, value := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o644); err != nil {
-			return fmt.Errorf("write %s/%s: %w", dir, name, err)
-		}
-	}
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open cgroup %s: %w", dir, err)
-	}
-	// clone3 puts the child into the cgroup itself, so no process of the
-	// container ever runs outside it; the fd is closed once it started.
-	attr.UseCgroupFD = true
-	attr.CgroupFD = fd
-	s.cgroupFD = fd
-	return nil
+	freeID(s.id)
 }
 
 var rlimitResources = map[mesos.RLimitInfo_RLimit_Type]int{
@@ -345,3 +337,8 @@ func chownTree(dir string, uid, gid int) error {
 		return os.Lchown(p, uid, gid)
 	})
 }
+
+// dieWithAgent makes the kernel kill the container's first process when
+// the agent's process ends (see forker.go for why the forking thread
+// matters). The container init arms it again after its uid change.
+func dieWithAgent(attr *syscall.SysProcAttr) { attr.Pdeathsig = syscall.SIGKILL }

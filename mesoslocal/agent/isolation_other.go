@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"sync"
+	"syscall"
 )
 
 // isolator is a no-op outside Linux: namespaces and cgroups do not exist.
@@ -16,7 +17,7 @@ type isolator struct {
 
 type isolation struct{}
 
-func newIsolator(log *slog.Logger) *isolator { return &isolator{log: log} }
+func newIsolator(log *slog.Logger, _ int, _ int64) *isolator { return &isolator{log: log} }
 
 func (i *isolator) prepare(LaunchSpec, *exec.Cmd) (*isolation, error) {
 	i.once.Do(func() { i.log.Warn("isolation is only supported on Linux; nothing is enforced") })
@@ -25,4 +26,9 @@ func (i *isolator) prepare(LaunchSpec, *exec.Cmd) (*isolation, error) {
 
 func (s *isolation) started(int) error { return nil }
 
+func (s *isolation) limitation(int) *Limitation { return nil }
+
 func (s *isolation) release() {}
+
+// dieWithAgent does nothing: only Linux has a parent-death signal.
+func dieWithAgent(*syscall.SysProcAttr) {}

@@ -68,7 +68,12 @@ func (a *Agent) launch(ex *executorRun, first mesos.TaskInfo) {
 	}
 	ex.container = c
 	a.wg.Add(1)
-	go a.watch(ex, c)
+	ip, inProcess := c.(inProcessContainer)
+	if inProcess {
+		ip.onExit(func() { a.inProcessExited(ex, c) })
+	} else {
+		go a.watch(ex, c)
+	}
 	if ex.state == executorTerminating || a.closing {
 		_ = c.Destroy()
 		return
@@ -77,14 +82,22 @@ func (a *Agent) launch(ex *executorRun, first mesos.TaskInfo) {
 		a.commandRunningLocked(ex)
 		return
 	}
+	if inProcess {
+		a.connectInProcessLocked(ex, ip)
+		return
+	}
 	ex.regTimer = time.AfterFunc(a.cfg.RegistrationTimeout, func() { a.registrationTimedOut(ex) })
 }
 
 // prepare creates the sandbox, checks the container, fetches the URIs and
-// builds the container's command line and environment.
+// builds the container's command line and environment. A containerizer
+// that runs nothing on the host gets no sandbox and no fetched URIs.
 func (a *Agent) prepare(ctx context.Context, p launchPlan) (LaunchSpec, error) {
-	if err := os.MkdirAll(p.sandbox, 0o755); err != nil {
-		return LaunchSpec{}, fmt.Errorf("create sandbox: %w", err)
+	_, noSandbox := a.containerizer.(sandboxless)
+	if !noSandbox {
+		if err := os.MkdirAll(p.sandbox, 0o755); err != nil {
+			return LaunchSpec{}, fmt.Errorf("create sandbox: %w", err)
+		}
 	}
 	resources := append(mesos.Resources(nil), p.info.Resources...)
 	for _, t := range p.tasks {
@@ -101,20 +114,24 @@ func (a *Agent) prepare(ctx context.Context, p launchPlan) (LaunchSpec, error) {
 	if cmd == nil {
 		return LaunchSpec{}, errors.New("executor has no command")
 	}
-	if err := a.fetcher.fetchAll(ctx, p.sandbox, cmd.URIs); err != nil {
-		return LaunchSpec{}, err
+	if !noSandbox {
+		if err := a.fetcher.fetchAll(ctx, p.sandbox, cmd.URIs); err != nil {
+			return LaunchSpec{}, err
+		}
 	}
 	path, argv, err := commandLine(cmd)
-	if err != nil {
+	if err != nil && !imageDefaultCommand(container, cmd) {
 		return LaunchSpec{}, err
 	}
-	env := a.executorEnv(envSpec{
+	es := envSpec{
 		framework:  p.framework,
 		executorID: p.info.ExecutorID,
 		sandbox:    p.sandbox,
 		grace:      p.grace,
 		commandEnv: cmd.Environment,
-	})
+	}
+	env := a.executorEnv(es)
+	es.forImage = true
 	return LaunchSpec{
 		ContainerID: p.containerID,
 		FrameworkID: *p.info.FrameworkID,
@@ -123,10 +140,18 @@ func (a *Agent) prepare(ctx context.Context, p launchPlan) (LaunchSpec, error) {
 		Path:        path,
 		Argv:        argv,
 		Env:         env,
+		ImageEnv:    a.executorEnv(es),
 		Resources:   resources,
 		Container:   container,
+		Command:     cmd,
 		User:        cmd.GetUser(),
 	}, nil
+}
+
+// imageDefaultCommand reports a docker container that runs its image's
+// own command: no value and shell=false.
+func imageDefaultCommand(c *mesos.ContainerInfo, cmd *mesos.CommandInfo) bool {
+	return c.GetType() == mesosDocker && cmd.GetValue() == "" && cmd.Shell != nil && !cmd.GetShell()
 }
 
 // commandLine turns a CommandInfo into a program and argv: shell (the
@@ -198,6 +223,20 @@ func (a *Agent) watch(ex *executorRun, c Container) {
 	<-c.Done()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.containerEndedLocked(ex, c)
+}
+
+// containerEndedLocked ends the executor run of a container that is gone.
+// A resource limit that ended it names the failure of its tasks, unless
+// the agent or a kill had already ended it.
+func (a *Agent) containerEndedLocked(ex *executorRun, c Container) {
+	if r, ok := c.(LimitationReporter); ok && ex.termination == nil && !ex.killRequested {
+		if lim := r.Limitation(); lim != nil {
+			a.log.Warn("container ended by a resource limit", "framework_id", ex.fw.id().Value,
+				"executor_id", ex.info.ExecutorID.Value, "reason", lim.Reason.String(), "message", lim.Message)
+			ex.termination = &termination{state: mesos.TASK_FAILED, reason: lim.Reason, message: lim.Message}
+		}
+	}
 	a.executorTerminatedLocked(ex, c.WaitStatus())
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,16 +13,40 @@ import (
 	"syscall"
 )
 
+// Environment variables an isolated container's executor finds its cgroup
+// directories in: the memory one holds the OOM kill count (oom_kill in
+// memory.oom_control on cgroup v1, memory.events on v2), so an executor
+// can tell a worker the kernel killed for memory from one that crashed.
+const (
+	EnvCgroupMemory = "FOB_CGROUP_MEMORY"
+	EnvCgroupPids   = "FOB_CGROUP_PIDS"
+)
+
+// Defaults of the isolation limits that do not come from resources.
+const (
+	DefaultPidsMax    = 4096
+	DefaultTmpfsBytes = 64 << 20 // per private /tmp, /var/tmp, /dev/shm
+)
+
 // ProcessContainerizer runs each container as a child process of the agent
 // in its own process group, so that signals and kills reach every process
-// the executor starts (a worker it forks, say). With Isolation enabled and
-// the agent running as root it also gives each container its own
-// namespaces, user and cgroup limits (see isolation_linux.go).
+// the executor starts (a worker it forks, say). The first process of every
+// container gets SIGKILL from the kernel when the agent's process dies,
+// however it dies. With Isolation enabled and the agent running as root it
+// also gives each container its own namespaces, filesystem view, user and
+// cgroup limits (see isolation_linux.go).
 type ProcessContainerizer struct {
 	// Isolation turns on namespaces, an unprivileged user and cgroup
 	// limits where the agent has the privileges for them.
 	Isolation bool
-	Log       *slog.Logger
+	// PidsMax caps the processes and threads of an isolated container
+	// (DefaultPidsMax when zero): a fork bomb stops there.
+	PidsMax int
+	// TmpfsBytes is the size of each private tmpfs of an isolated
+	// container (DefaultTmpfsBytes when zero). Its pages also count
+	// against the container's memory limit.
+	TmpfsBytes int64
+	Log        *slog.Logger
 
 	dockerOnce sync.Once
 	isoOnce    sync.Once
@@ -68,15 +93,18 @@ func (p *ProcessContainerizer) Launch(ctx context.Context, spec LaunchSpec) (Con
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithAgent(cmd.SysProcAttr)
 
 	var iso *isolation
 	if p.Isolation {
-		p.isoOnce.Do(func() { p.iso = newIsolator(log) })
+		p.isoOnce.Do(func() {
+			p.iso = newIsolator(log, cmp.Or(p.PidsMax, DefaultPidsMax), cmp.Or(p.TmpfsBytes, DefaultTmpfsBytes))
+		})
 		if iso, err = p.iso.prepare(spec, cmd); err != nil {
 			return nil, fmt.Errorf("launch container %s: isolate: %w", spec.ContainerID, err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startContainerProcess(cmd); err != nil {
 		iso.release()
 		return nil, fmt.Errorf("launch container %s: start %q: %w", spec.ContainerID, spec.Path, err)
 	}
@@ -102,9 +130,10 @@ type processContainer struct {
 	pid  int
 	done chan struct{}
 
-	mu     sync.Mutex
-	status int
-	exited bool
+	mu         sync.Mutex
+	status     int
+	exited     bool
+	limitation *Limitation
 }
 
 func (c *processContainer) wait(cmd *exec.Cmd, iso *isolation) {
@@ -116,10 +145,12 @@ func (c *processContainer) wait(cmd *exec.Cmd, iso *isolation) {
 	// The container ends with its main process, as it does in Mesos: kill
 	// whatever it left behind in its process group (or namespace).
 	_ = syscall.Kill(-c.pid, syscall.SIGKILL)
+	lim := iso.limitation(status)
 	iso.release()
 	c.mu.Lock()
 	c.status = status
 	c.exited = true
+	c.limitation = lim
 	c.mu.Unlock()
 	close(c.done)
 }
@@ -146,4 +177,10 @@ func (c *processContainer) WaitStatus() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status
+}
+
+func (c *processContainer) Limitation() *Limitation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limitation
 }

@@ -11,6 +11,15 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/executor"
 )
 
+// eventSink is where the agent sends an executor its events: the
+// executor's SUBSCRIBE stream, or an in-process executor. send must not
+// block (it is called under the agent's lock) and reports false once the
+// sink is closed.
+type eventSink interface {
+	send(ev *executor.Event) bool
+	close()
+}
+
 // subscription is one executor's SUBSCRIBE stream. Events are queued
 // without blocking (the agent queues them under its lock) and written by
 // the HTTP handler goroutine, one RecordIO frame each, flushed at once.
