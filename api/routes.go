@@ -15,11 +15,13 @@ import (
 type endpoint struct {
 	taskID string
 	// base is "http://host:port", built once so the call path only appends.
-	base     string
-	host     string
-	port     uint32
-	agentID  string
-	version  uint64
+	base    string
+	host    string
+	port    uint32
+	agentID string
+	version uint64
+	// secret is the task's: the executor serves its log only to it.
+	secret   string
 	inFlight atomic.Int64
 }
 
@@ -146,6 +148,7 @@ func (r *routes) endpointFor(old *routeTable, t *state.Task) *endpoint {
 		port:    t.Port,
 		agentID: t.AgentID,
 		version: t.Version,
+		secret:  t.Secret,
 	}
 }
 

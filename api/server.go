@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +28,10 @@ type Config struct {
 	RegisterWait time.Duration
 	// DefaultLimits fill in what a registration leaves out.
 	DefaultLimits state.Limits
+	// Token, when set, is the bearer token every /api/ request must carry
+	// (GET /api/cs/{id} also takes a live task's secret). Empty leaves the
+	// API open, as the seed's was.
+	Token string
 }
 
 func (c Config) withDefaults() Config {
@@ -59,12 +65,13 @@ func (c Config) withDefaults() Config {
 
 // Server is fob's HTTP API.
 type Server struct {
-	cfg    Config
-	store  *state.Store
-	log    *slog.Logger
-	routes *routes
-	proxy  *proxy
-	router *mux.Router
+	cfg      Config
+	store    *state.Store
+	log      *slog.Logger
+	routes   *routes
+	proxy    *proxy
+	router   *mux.Router
+	tokenSum [sha256.Size]byte
 }
 
 // New builds the API over store. Call Run to keep its routes current.
@@ -76,6 +83,7 @@ func New(cfg Config, store *state.Store, log *slog.Logger) *Server {
 		routes: newRoutes(store, log),
 		proxy:  newProxy(),
 	}
+	s.tokenSum = sha256.Sum256([]byte(s.cfg.Token))
 	s.router = s.newRouter()
 	return s
 }
@@ -88,28 +96,52 @@ func (s *Server) Run(ctx context.Context) {
 // Handler returns the HTTP handler serving every endpoint.
 func (s *Server) Handler() http.Handler { return s.router }
 
+// MaxHeaderBytes bounds a request's header (the seed's parameters travel
+// in the query, which counts). Bodies have their own limits in Config.
+const MaxHeaderBytes = 64 << 10
+
+// HTTPServer wraps the API in an http.Server with the bounds every request
+// gets: header size and read timeouts.
+func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          errorLog,
+	}
+}
+
 func (s *Server) newRouter() *mux.Router {
 	r := mux.NewRouter()
+	// Everything under /api passes authenticate (the paths below are
+	// relative to it); /healthz stays open for load balancers and
+	// Marathon's health checks.
+	a := r.PathPrefix("/api").Subrouter()
+	a.Use(s.authenticate)
 	// The seed's endpoints, unchanged.
-	r.HandleFunc("/api/gen", s.handleGen).Methods(http.MethodPost)
-	r.HandleFunc("/api/stats", s.handleStats).Methods(http.MethodGet)
-	r.HandleFunc("/api/call/{ref}", s.handleCall).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc("/api/meta/{ref}", s.handleMeta).Methods(http.MethodGet)
-	r.HandleFunc("/api/cs/{ref}", s.handleCode).Methods(http.MethodGet)
+	a.HandleFunc("/gen", s.handleGen).Methods(http.MethodPost)
+	a.HandleFunc("/stats", s.handleStats).Methods(http.MethodGet)
+	a.HandleFunc("/call/{ref}", s.handleCall).Methods(http.MethodGet, http.MethodPost)
+	a.HandleFunc("/meta/{ref}", s.handleMeta).Methods(http.MethodGet)
+	a.HandleFunc("/cs/{ref}", s.handleCode).Methods(http.MethodGet).Name(routeCode)
 	// fob's additions.
-	r.HandleFunc("/api/functions", s.handleList).Methods(http.MethodGet)
-	r.HandleFunc("/api/functions/{ref}", s.handleDescribe).Methods(http.MethodGet)
-	r.HandleFunc("/api/functions/{ref}", s.handleUpdate).Methods(http.MethodPut)
-	r.HandleFunc("/api/functions/{ref}", s.handleDelete).Methods(http.MethodDelete)
+	a.HandleFunc("/functions", s.handleList).Methods(http.MethodGet)
+	a.HandleFunc("/functions/{ref}", s.handleDescribe).Methods(http.MethodGet)
+	a.HandleFunc("/functions/{ref}", s.handleUpdate).Methods(http.MethodPut)
+	a.HandleFunc("/functions/{ref}", s.handleDelete).Methods(http.MethodDelete)
+	a.HandleFunc("/logs/{ref}", s.handleLogs).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+req.URL.Path)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.Path)
 	})
+	r.NotFoundHandler, a.NotFoundHandler = notFound, notFound
+	r.MethodNotAllowedHandler, a.MethodNotAllowedHandler = notAllowed, notAllowed
 	return r
 }
 

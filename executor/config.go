@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/fob-project/fob/executor/funclog"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
@@ -17,6 +19,12 @@ const (
 	EnvBind = "FOB_EXECUTOR_BIND"
 	// EnvCodec selects the encoding spoken with the agent: json or protobuf.
 	EnvCodec = "FOB_EXECUTOR_CODEC"
+	// EnvLogMaxBytes bounds each of the function's two log files.
+	EnvLogMaxBytes = "FOB_EXECUTOR_LOG_MAX_BYTES"
+	// EnvCgroupMemory is the executor's memory cgroup directory, set by an
+	// agent that made it (fob's embedded one does); without it the
+	// executor looks in /proc/self.
+	EnvCgroupMemory = "FOB_CGROUP_MEMORY"
 )
 
 // Defaults for a zero Config.
@@ -26,6 +34,7 @@ const (
 	DefaultAgentTimeout  = 10 * time.Second
 	DefaultFetchAttempts = 8
 	DefaultGracePeriod   = 5 * time.Second
+	DefaultLogMaxBytes   = funclog.DefaultMaxFileBytes
 )
 
 // Config is everything the executor needs, from the agent's MESOS_*
@@ -43,16 +52,28 @@ type Config struct {
 	AgentTimeout time.Duration
 	// FetchAttempts bounds the tries to download the function's code.
 	FetchAttempts int
+	// LogMaxBytes bounds each of function.log and function.log.1.
+	LogMaxBytes int64
+	// CgroupMemory is the memory cgroup to read OOM kills from; empty
+	// means the executor's own, found through /proc/self.
+	CgroupMemory string
 }
 
 // ConfigFromEnv builds a Config from the process environment as the Mesos
-// agent sets it, plus FOB_EXECUTOR_BIND and FOB_EXECUTOR_CODEC.
+// agent sets it, plus fob's FOB_EXECUTOR_* and FOB_CGROUP_MEMORY.
 func ConfigFromEnv() (Config, error) {
 	mc, err := config.FromEnv()
 	if err != nil {
 		return Config{}, fmt.Errorf("executor config: %w", err)
 	}
-	cfg := Config{Config: mc, Bind: os.Getenv(EnvBind), Codec: os.Getenv(EnvCodec)}
+	cfg := Config{Config: mc, Bind: os.Getenv(EnvBind), Codec: os.Getenv(EnvCodec), CgroupMemory: os.Getenv(EnvCgroupMemory)}
+	if v := os.Getenv(EnvLogMaxBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return Config{}, fmt.Errorf("executor config: %s=%q: want a positive number of bytes", EnvLogMaxBytes, v)
+		}
+		cfg.LogMaxBytes = n
+	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -72,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FetchAttempts <= 0 {
 		c.FetchAttempts = DefaultFetchAttempts
+	}
+	if c.LogMaxBytes <= 0 {
+		c.LogMaxBytes = DefaultLogMaxBytes
 	}
 	if c.ExecutorShutdownGracePeriod <= 0 {
 		c.ExecutorShutdownGracePeriod = DefaultGracePeriod

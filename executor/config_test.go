@@ -17,6 +17,8 @@ func setMesosEnv(t *testing.T, extra map[string]string) {
 		"MESOS_CHECKPOINT":                     "",
 		EnvBind:                                "",
 		EnvCodec:                               "",
+		EnvLogMaxBytes:                         "",
+		EnvCgroupMemory:                        "",
 	}
 	for k, v := range extra {
 		base[k] = v
@@ -53,6 +55,18 @@ func TestConfigFromEnv(t *testing.T) {
 		{"go duration", map[string]string{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5s"}, nil, "executor config"},
 		{"missing framework", map[string]string{"MESOS_FRAMEWORK_ID": ""}, nil, "MESOS_FRAMEWORK_ID"},
 		{"bad codec", map[string]string{EnvCodec: "xml"}, nil, EnvCodec},
+		{"log bound and cgroup", map[string]string{EnvLogMaxBytes: "1048576", EnvCgroupMemory: "/sys/fs/cgroup/memory/fob/c1"}, func(t *testing.T, c Config) {
+			if c.LogMaxBytes != 1<<20 || c.CgroupMemory != "/sys/fs/cgroup/memory/fob/c1" {
+				t.Errorf("config = %+v", c)
+			}
+		}, ""},
+		{"default log bound", nil, func(t *testing.T, c Config) {
+			if c.LogMaxBytes != DefaultLogMaxBytes {
+				t.Errorf("LogMaxBytes = %d, want %d", c.LogMaxBytes, DefaultLogMaxBytes)
+			}
+		}, ""},
+		{"bad log bound", map[string]string{EnvLogMaxBytes: "5MB"}, nil, EnvLogMaxBytes},
+		{"negative log bound", map[string]string{EnvLogMaxBytes: "-1"}, nil, EnvLogMaxBytes},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,8 +9,9 @@
 //	  TASK_STARTING
 //	  fetch the code (Bearer secret, retried, SHA-256 checked)
 //	  write the driver's shim and function<ext> into the sandbox
+//	  open function.log (the workers' stdout/stderr pipe, rotated at LogMaxBytes)
 //	  start the worker pool and wait until the code has loaded
-//	  serve POST /call on Bind:spec.port
+//	  serve POST /call and GET /logs (task secret only) on Bind:spec.port
 //	  TASK_RUNNING                     (load error ⇒ TASK_FAILED "SyntaxError: …")
 //	KILL / SHUTDOWN / stop signal ─▶ refuse new calls, drain, kill workers
 //	  TASK_KILLED ─▶ exit once the agent acknowledges it (bounded by the grace period)
@@ -21,5 +22,10 @@
 // backoff, within MESOS_RECOVERY_TIMEOUT, only when the framework
 // checkpoints; otherwise Run returns ErrAgentLost.
 //
-// Subpackages: worker (processes, framing, pool) and callserver (HTTP).
+// A worker that dies of SIGKILL mid-call while the executor's memory
+// cgroup (FOB_CGROUP_MEMORY, else /proc/self/cgroup) counts a new OOM kill
+// was killed for exceeding the memory limit; the call says so.
+//
+// Subpackages: worker (processes, framing, pool), callserver (HTTP),
+// funclog (the bounded function log) and memcg (the OOM-kill counter).
 package executor

@@ -172,7 +172,14 @@ func TestExecutorLaunchCallKill(t *testing.T) {
 				t.Errorf("call: %d %s", status, body)
 			}
 			if c.lang == "python" && c.codec == "json" {
-				if b, _ := os.ReadFile(filepath.Join(sandboxDir, LogFileName)); !strings.Contains(string(b), "adding") {
+				// The log is drained from the workers' pipe asynchronously.
+				var b []byte
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					if b, _ = os.ReadFile(filepath.Join(sandboxDir, LogFileName)); strings.Contains(string(b), "adding") {
+						break
+					}
+				}
+				if !strings.Contains(string(b), "adding") {
 					t.Errorf("function log %q lacks the function's output", b)
 				}
 			}

@@ -2,17 +2,19 @@ package executor
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/fob-project/fob/executor/funclog"
 	"github.com/fob-project/fob/executor/worker"
 	"github.com/fob-project/fob/sandbox"
 )
 
 // LogFileName is the function's log in the sandbox: the workers' stdout
-// and stderr.
-const LogFileName = "function.log"
+// and stderr. Past Config.LogMaxBytes it becomes LogFileName+".1".
+const LogFileName = funclog.DefaultFileName
 
 // codeBaseName is the code's file name without extension. Drivers make
 // errors and tracebacks name it, so users see "function.py, line 2".
@@ -20,7 +22,7 @@ const codeBaseName = "function"
 
 // prepareSandbox writes the driver's shim and the code into dir and opens
 // the function's log. The caller closes the log after the workers exit.
-func prepareSandbox(dir string, d sandbox.Driver, code []byte, env []string) (worker.Command, *os.File, error) {
+func prepareSandbox(dir string, d sandbox.Driver, code []byte, env []string, logMax int64, log *slog.Logger) (worker.Command, *funclog.Log, error) {
 	if len(d.Command) == 0 {
 		return worker.Command{}, nil, fmt.Errorf("prepare sandbox: driver %q has no command", d.Name)
 	}
@@ -32,25 +34,26 @@ func prepareSandbox(dir string, d sandbox.Driver, code []byte, env []string) (wo
 	if err := os.WriteFile(codePath, code, 0o644); err != nil {
 		return worker.Command{}, nil, fmt.Errorf("prepare sandbox: write code: %w", err)
 	}
-	log, err := os.OpenFile(filepath.Join(dir, LogFileName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	flog, err := funclog.Open(funclog.Config{Dir: dir, FileName: LogFileName, MaxFileBytes: logMax}, log)
 	if err != nil {
-		return worker.Command{}, nil, fmt.Errorf("prepare sandbox: open log: %w", err)
+		return worker.Command{}, nil, fmt.Errorf("prepare sandbox: %w", err)
 	}
 	r := strings.NewReplacer("{shim}", shimPath, "{code}", codePath)
 	argv := make([]string, len(d.Command))
 	for i, a := range d.Command {
 		argv[i] = r.Replace(a)
 	}
-	return worker.Command{Argv: argv, Dir: dir, Env: env, Log: log}, log, nil
+	return worker.Command{Argv: argv, Dir: dir, Env: env, Log: flog.Writer()}, flog, nil
 }
 
 // workerEnv is the executor's environment without what a function must not
-// see: the agent's executor token and the Mesos ids it has no use for.
+// see: the agent's executor token, the Mesos ids and fob's executor
+// settings it has no use for.
 func workerEnv(functionID, name string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "MESOS_") || strings.HasPrefix(k, "FOB_EXECUTOR_") {
+		if strings.HasPrefix(k, "MESOS_") || strings.HasPrefix(k, "FOB_EXECUTOR_") || strings.HasPrefix(k, "FOB_CGROUP_") {
 			continue
 		}
 		env = append(env, kv)

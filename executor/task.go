@@ -7,12 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fob-project/fob/executor/callserver"
+	"github.com/fob-project/fob/executor/funclog"
+	"github.com/fob-project/fob/executor/memcg"
 	"github.com/fob-project/fob/executor/worker"
 	fobpb "github.com/fob-project/fob/proto"
 	"github.com/fob-project/fob/sandbox"
@@ -37,7 +38,7 @@ type task struct {
 	pool     *worker.Pool
 	calls    *callserver.Server
 	server   *http.Server
-	logFile  *os.File
+	logs     *funclog.Log
 }
 
 // launch starts the task on its own goroutine. The executor hosts a single
@@ -120,12 +121,12 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	if err != nil {
 		return err
 	}
-	cmd, logFile, err := prepareSandbox(e.cfg.Sandbox, d, code, workerEnv(spec.FunctionId, spec.Name))
+	cmd, logs, err := prepareSandbox(e.cfg.Sandbox, d, code, workerEnv(spec.FunctionId, spec.Name), e.cfg.LogMaxBytes, t.log)
 	if err != nil {
 		return err
 	}
 	t.mu.Lock()
-	t.logFile = logFile
+	t.logs = logs
 	t.mu.Unlock()
 
 	limits := spec.GetLimits()
@@ -134,9 +135,11 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 		timeout = worker.DefaultCallTimeout
 	}
 	pool, err := worker.Start(ctx, worker.Config{
-		Command:     cmd,
-		Size:        int(limits.GetConcurrency()),
-		CallTimeout: timeout,
+		Command:       cmd,
+		Size:          int(limits.GetConcurrency()),
+		CallTimeout:   timeout,
+		OOMKills:      e.oomCounter(t.log),
+		MemoryLimitMB: int(limits.GetMemoryMb()),
 	}, t.log)
 	if err != nil {
 		return err
@@ -150,14 +153,8 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	if err != nil {
 		return fmt.Errorf("serve calls: %w", err)
 	}
-	calls := callserver.New(callserver.Config{CallTimeout: timeout}, pool, t.log)
-	srv := &http.Server{
-		Handler:           calls,
-		ReadHeaderTimeout: 10 * time.Second,
-		// The API keeps connections open in its pool; reclaim forgotten ones.
-		IdleTimeout: 5 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(t.log.Handler(), slog.LevelWarn),
-	}
+	calls := callserver.New(callserver.Config{CallTimeout: timeout, Secret: spec.Secret, Logs: logs}, pool, t.log)
+	srv := calls.HTTPServer(slog.NewLogLogger(t.log.Handler(), slog.LevelWarn))
 	t.mu.Lock()
 	t.calls, t.server = calls, srv
 	t.mu.Unlock()
@@ -216,8 +213,8 @@ func (e *Executor) terminate(ctx context.Context, t *task, state mesos.TaskState
 // drain, then kills the workers. It is idempotent.
 func (t *task) teardown(drain time.Duration) {
 	t.mu.Lock()
-	calls, srv, pool, logFile := t.calls, t.server, t.pool, t.logFile
-	t.calls, t.server, t.pool, t.logFile = nil, nil, nil, nil
+	calls, srv, pool, logs := t.calls, t.server, t.pool, t.logs
+	t.calls, t.server, t.pool, t.logs = nil, nil, nil, nil
 	t.mu.Unlock()
 
 	if calls != nil {
@@ -234,7 +231,23 @@ func (t *task) teardown(drain time.Duration) {
 	if srv != nil {
 		srv.Close()
 	}
-	if logFile != nil {
-		logFile.Close()
+	if logs != nil {
+		logs.Close() // after the pool: the workers' last words are kept
 	}
+}
+
+// oomCounter returns the OOM-kill counter of the executor's memory cgroup,
+// which holds its workers too, or nil when there is none to read: the pool
+// then reports a SIGKILLed worker as such.
+func (e *Executor) oomCounter(log *slog.Logger) func() (int64, error) {
+	cg, err := memcg.Self(e.cfg.CgroupMemory)
+	if err != nil {
+		log.Debug("no memory cgroup; OOM kills cannot be told from other SIGKILLs", "error", err)
+		return nil
+	}
+	if _, err := cg.OOMKills(); err != nil {
+		log.Debug("memory cgroup has no OOM-kill counter", "cgroup", cg.Dir(), "error", err)
+		return nil
+	}
+	return cg.OOMKills
 }

@@ -63,11 +63,15 @@ func Start(ctx context.Context, cfg Config, ln net.Listener, log *slog.Logger) (
 		return nil, err
 	}
 	a := api.New(cfg.API, store, log.With("component", "api"))
+	// The API's http.Server carries its request bounds (header size, read
+	// timeouts); the dashboard rides on it.
+	hs := a.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	hs.Handler = withDashboard(hs.Handler)
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &Server{
 		Store:  store,
 		URL:    url,
-		http:   &http.Server{Handler: withDashboard(a.Handler()), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10},
+		http:   hs,
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}

@@ -203,17 +203,19 @@ func runRemove(ctx context.Context, args []string) error {
 	return nil
 }
 
-// runLogs prints the tail of a function's log.
+// runLogs prints the tail of a function's log, as text.
 func runLogs(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	tail := fs.Int("tail", 100, "number of lines from each running instance")
 	c, err := newClient(fs, args)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: fob logs ID|NAME")
+		return errors.New("usage: fob logs [--tail N] ID|NAME")
 	}
-	out, err := c.do(ctx, http.MethodGet, "/api/logs/"+url.PathEscape(fs.Arg(0)), "", nil)
+	path := fmt.Sprintf("/api/logs/%s?tail=%d&format=text", url.PathEscape(fs.Arg(0)), *tail)
+	out, err := c.do(ctx, http.MethodGet, path, "", nil)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,8 @@ type frameworkOptions struct {
 	codec       string
 	role        string
 	principal   string
-	secretFile  string
+	secret      string // the principal's, already read
+	apiToken    string
 	execCommand string
 	execEnv     map[string]string
 	failover    time.Duration
@@ -35,14 +36,6 @@ type frameworkOptions struct {
 // runFramework serves the API on ln and runs the scheduler against
 // opts.masterURL until ctx ends.
 func runFramework(ctx context.Context, opts frameworkOptions, ln net.Listener, log *slog.Logger) error {
-	secret := ""
-	if opts.secretFile != "" {
-		b, err := os.ReadFile(opts.secretFile)
-		if err != nil {
-			return fmt.Errorf("read secret file: %w", err)
-		}
-		secret = string(trimNewline(b))
-	}
 	u, err := user.Current()
 	if err != nil {
 		return fmt.Errorf("current user: %w", err)
@@ -50,7 +43,7 @@ func runFramework(ctx context.Context, opts frameworkOptions, ln net.Listener, l
 	host, _ := os.Hostname()
 	srv, err := server.Start(ctx, server.Config{
 		DataDir: opts.dataDir,
-		API:     api.Config{CallWait: opts.callWait},
+		API:     api.Config{CallWait: opts.callWait, Token: opts.apiToken},
 		Scheduler: scheduler.Config{
 			MasterURL:       opts.masterURL,
 			Codec:           opts.codec,
@@ -58,7 +51,7 @@ func runFramework(ctx context.Context, opts frameworkOptions, ln net.Listener, l
 			User:            u.Username,
 			Role:            opts.role,
 			Principal:       opts.principal,
-			Secret:          secret,
+			Secret:          opts.secret,
 			Hostname:        host,
 			FailoverTimeout: opts.failover,
 			Checkpoint:      true,
@@ -71,11 +64,4 @@ func runFramework(ctx context.Context, opts frameworkOptions, ln net.Listener, l
 		return err
 	}
 	return srv.Wait()
-}
-
-func trimNewline(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

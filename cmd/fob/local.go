@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fob-project/fob/executor"
 	"github.com/fob-project/fob/mesoslocal"
 )
 
@@ -37,10 +38,34 @@ func runLocal(ctx context.Context, args []string) error {
 	resources := fs.String("agent-resources", "cpus:4;mem:8192;disk:10240;ports:[31000-32000]", "resources each embedded agent offers")
 	callWait := fs.Duration("call-wait", 30*time.Second, "how long a call to a starting function waits for an instance")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tokens := addTokenFlags(fs)
+	creds := fs.String("mesos-credentials", "", "principal:secret the embedded master requires of frameworks and fob's scheduler presents")
+	logMB := fs.Int("function-log-mb", 5, "size in MiB of each of a function instance's two log files (function.log, function.log.1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	token, err := tokens.resolve()
+	if err != nil {
+		return err
+	}
+	if token == "" && !isLoopback(*listen) {
+		log.Warn("the API is open and listens beyond loopback: anyone who reaches it can register, call and read functions; pass --api-token-file", "listen", *listen)
+	}
+	var principal, secret string
+	var credentials map[string]string
+	if *creds != "" {
+		if principal, secret, err = parseCredentials(*creds); err != nil {
+			return err
+		}
+		credentials = map[string]string{principal: secret}
+	}
+	// Executors of the embedded agent run on this host: keep their call
+	// servers on loopback.
+	execEnv, err := logSizeEnv(map[string]string{executor.EnvBind: "127.0.0.1"}, *logMB)
 	if err != nil {
 		return err
 	}
@@ -53,6 +78,7 @@ func runLocal(ctx context.Context, args []string) error {
 		Agents:         *agents,
 		AgentResources: *resources,
 		WorkDir:        filepath.Join(*dataDir, "mesos"),
+		Credentials:    credentials,
 		Logger:         log.With("component", "mesoslocal"),
 	})
 	if err != nil {
@@ -71,12 +97,13 @@ func runLocal(ctx context.Context, args []string) error {
 		masterURL:   cluster.URL(),
 		codec:       "protobuf",
 		role:        "*",
+		principal:   principal,
+		secret:      secret,
+		apiToken:    token,
 		execCommand: shellQuote(exe) + " executor",
-		// Executors of the embedded agent run on this host: keep their call
-		// servers on loopback.
-		execEnv:  map[string]string{"FOB_EXECUTOR_BIND": "127.0.0.1"},
-		failover: 7 * 24 * time.Hour,
-		name:     "fob",
+		execEnv:     execEnv,
+		failover:    7 * 24 * time.Hour,
+		name:        "fob",
 	}, ln, log)
 }
 

@@ -19,6 +19,10 @@ func runServe(ctx context.Context, args []string) error {
 	role := fs.String("role", "*", "Mesos role to take offers for")
 	principal := fs.String("principal", "", "principal to authenticate to the master with")
 	secretFile := fs.String("secret-file", "", "file holding the principal's secret")
+	secret := fs.String("secret", "", "the principal's secret (prefer --secret-file; FOB_SECRET suits injected secrets)")
+	tokens := addTokenFlags(fs)
+	insecureOpen := fs.Bool("insecure-open", false, "serve the API without a token: anyone who reaches it can register, call and read functions")
+	logMB := fs.Int("function-log-mb", 5, "size in MiB of each of a function instance's two log files (function.log, function.log.1)")
 	codec := fs.String("codec", "protobuf", "scheduler API encoding: protobuf or json")
 	execCmd := fs.String("executor-command", "fob executor", "command the agents run to start fob's executor inside the runtime image")
 	name := fs.String("framework-name", "fob", "framework name shown by Mesos")
@@ -31,9 +35,24 @@ func runServe(ctx context.Context, args []string) error {
 	if *master == "" {
 		return errors.New("--master is required (or FOB_MASTER)")
 	}
+	token, err := serveToken(tokens, *insecureOpen)
+	if err != nil {
+		return err
+	}
+	mesosSecret, err := frameworkSecret(*principal, *secret, *secretFile)
+	if err != nil {
+		return err
+	}
+	execEnv, err := logSizeEnv(nil, *logMB)
+	if err != nil {
+		return err
+	}
 	log, err := newLogger(*logLevel)
 	if err != nil {
 		return err
+	}
+	if token == "" {
+		log.Warn("the API is open (--insecure-open): anyone who reaches it can register, call and read functions")
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -45,7 +64,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	return runFramework(ctx, frameworkOptions{
 		dataDir: *dataDir, callWait: *callWait, advertise: adv, masterURL: *master, codec: *codec,
-		role: *role, principal: *principal, secretFile: *secretFile, execCommand: *execCmd,
-		failover: *failover, name: *name,
+		role: *role, principal: *principal, secret: mesosSecret, apiToken: token, execCommand: *execCmd,
+		execEnv: execEnv, failover: *failover, name: *name,
 	}, ln, log)
 }

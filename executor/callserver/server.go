@@ -2,10 +2,12 @@ package callserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,8 +18,14 @@ import (
 	"github.com/fob-project/fob/executor/worker"
 )
 
-// DefaultMaxBody bounds a call's parameters.
-const DefaultMaxBody = 6 << 20
+// DefaultMaxBody bounds a call's parameters. It is above the API's own
+// 6 MiB limit on a call body because the API adds the query's parameters
+// (bounded by the header limit) to the body it forwards.
+const DefaultMaxBody = 7 << 20
+
+// MaxHeaderBytes bounds a request's header; only fob's API talks to the
+// call server and its headers are small.
+const MaxHeaderBytes = 64 << 10
 
 // Caller runs one call on a worker; *worker.Pool implements it.
 type Caller interface {
@@ -31,16 +39,23 @@ type Config struct {
 	CallTimeout time.Duration
 	// MaxBody bounds a request body; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Secret is the task's secret. GET /logs answers only requests that
+	// bear it; empty turns GET /logs off.
+	Secret string
+	// Logs serves GET /logs; nil turns it off.
+	Logs Tailer
 }
 
-// Server is the executor's HTTP face: POST /call and GET /healthz.
+// Server is the executor's HTTP face: POST /call, GET /logs and
+// GET /healthz.
 type Server struct {
-	cfg    Config
-	pool   Caller
-	log    *slog.Logger
-	ready  atomic.Bool
-	bufs   sync.Pool // *[]byte: request frames, then response bodies
-	msg504 []byte
+	cfg       Config
+	pool      Caller
+	log       *slog.Logger
+	ready     atomic.Bool
+	bufs      sync.Pool // *[]byte: request frames, then response bodies
+	msg504    []byte
+	secretSum [sha256.Size]byte
 }
 
 // New returns a server that is not ready yet; call SetReady once the
@@ -55,10 +70,23 @@ func New(cfg Config, pool Caller, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, pool: pool, log: log}
+	s := &Server{cfg: cfg, pool: pool, log: log, secretSum: sha256.Sum256([]byte(cfg.Secret))}
 	s.bufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
 	s.msg504 = errorBody(fmt.Sprintf("call exceeded the %s deadline", cfg.CallTimeout), nil)
 	return s
+}
+
+// HTTPServer wraps s in an http.Server with the bounds every request gets:
+// header size and read timeouts (bodies are bounded by MaxBody).
+func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		// The API keeps connections open in its pool; reclaim forgotten ones.
+		IdleTimeout: 5 * time.Minute,
+		ErrorLog:    errorLog,
+	}
 }
 
 // SetReady opens (true) or closes (false) the server to calls. A server
@@ -69,7 +97,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // Ready reports whether calls are accepted.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// ServeHTTP routes the two endpoints. There is deliberately no mux: two
+// ServeHTTP routes the endpoints. There is deliberately no mux: three
 // fixed paths do not need one on the hot path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
@@ -80,6 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveCall(w, r)
+	case "/logs":
+		s.serveLogs(w, r)
 	case "/healthz":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -158,7 +188,14 @@ func (s *Server) putBuffer(bp *[]byte) {
 const maxPooledBuffer = 256 << 10
 
 func (s *Server) writeCallError(w http.ResponseWriter, r *http.Request, err error) {
+	var mle *worker.MemoryLimitError
 	switch {
+	case errors.As(err, &mle):
+		// The function's own doing, like an exception: 500, with a type a
+		// client can tell from the exceptions the code raises.
+		s.log.Warn("worker killed for exceeding the memory limit", "limit_mb", mle.LimitMB)
+		exc := worker.Exception{Type: MemoryLimitExceeded, Message: mle.Error() + "; the worker is being replaced"}
+		writeJSON(w, http.StatusInternalServerError, errorBody(exc.String(), &exc))
 	case errors.Is(err, worker.ErrDeadline):
 		writeJSON(w, http.StatusGatewayTimeout, s.msg504)
 	case errors.Is(err, worker.ErrBusy):
@@ -205,6 +242,10 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// MemoryLimitExceeded is the exception type of a call whose worker the
+// kernel killed for exceeding the function's memory limit.
+const MemoryLimitExceeded = "MemoryLimitExceeded"
 
 var errTooLarge = errors.New("body too large")
 

@@ -177,7 +177,7 @@ func TestServerWithPython(t *testing.T) {
 		{"unexpected", `{"a": 1, "z": 2}`, 400, `unexpected keyword argument 'z'`},
 		{"deadline", `{"a": 1, "sleep": 5}`, 504, `{"error":"call exceeded the 700ms deadline"}`},
 		{"replaced", `{"a": 5}`, 200, `{"result":5}`},
-		{"worker crash", `{"a": 1, "crash": true}`, 502, `exit status 9`},
+		{"worker crash", `{"a": 1, "crash": true}`, 502, `exited with status 9`},
 		{"replaced again", `{"a": 6}`, 200, `{"result":6}`},
 	}
 	for _, c := range cases {

@@ -20,6 +20,23 @@ var (
 	ErrWorkerLost = errors.New("worker lost")
 )
 
+// MemoryLimitError: the kernel's OOM killer killed the worker during the
+// call because the instance went over its memory limit. The worker is
+// being replaced. It wraps ErrWorkerLost: the call was lost with the worker.
+type MemoryLimitError struct {
+	// LimitMB is the function's memory limit, 0 when unknown.
+	LimitMB int
+}
+
+func (e *MemoryLimitError) Error() string {
+	if e.LimitMB > 0 {
+		return fmt.Sprintf("the function exceeded its memory limit of %d MB and was killed", e.LimitMB)
+	}
+	return "the function exceeded its memory limit and was killed"
+}
+
+func (e *MemoryLimitError) Unwrap() error { return ErrWorkerLost }
+
 // Exception is how a worker describes an exception: the function's, or one
 // raised while loading the code or binding the parameters.
 type Exception struct {

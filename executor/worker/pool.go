@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -32,6 +33,15 @@ type Config struct {
 	CallTimeout time.Duration
 	// LoadTimeout bounds starting a worker and loading the code.
 	LoadTimeout time.Duration
+	// OOMKills, when set, counts the processes the kernel's OOM killer has
+	// killed in the instance's memory cgroup. After a worker dies of
+	// SIGKILL mid-call the pool reads it: a count that grew means the
+	// function went over its memory limit (a *MemoryLimitError), not that
+	// it crashed.
+	OOMKills func() (int64, error)
+	// MemoryLimitMB is the function's memory limit, named in errors; 0 when
+	// unknown.
+	MemoryLimitMB int
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +88,9 @@ type Pool struct {
 	slots   []*slot
 	idle    chan *slot
 	waiting atomic.Int64
+	// oomSeen is the OOM-kill count as last read, so only kills after it
+	// are blamed on the worker that died now.
+	oomSeen atomic.Int64
 
 	// mu orders replacements against Close: a replacement starts only
 	// while the pool is open, so Close can wait for all of them.
@@ -127,10 +140,49 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Pool, error) {
 		p.Close()
 		return nil, err
 	}
+	if cfg.OOMKills != nil {
+		n, err := cfg.OOMKills()
+		if err != nil {
+			log.Debug("no OOM-kill counter; SIGKILLed workers are reported as such", "error", err)
+			p.cfg.OOMKills = nil
+		}
+		p.oomSeen.Store(n)
+	}
 	for _, s := range p.slots {
 		p.idle <- s
 	}
 	return p, nil
+}
+
+// oomKillsGrew reads the OOM-kill count and moves the baseline to it.
+func (p *Pool) oomKillsGrew() bool {
+	if p.cfg.OOMKills == nil {
+		return false
+	}
+	n, err := p.cfg.OOMKills()
+	if err != nil {
+		return false
+	}
+	return n > p.oomSeen.Swap(n)
+}
+
+// lostError explains a worker that died during a call. It ended by
+// SIGKILL and the cgroup's OOM-kill count grew since the pool last looked:
+// the OOM killer took it. Every death moves the baseline, so a kill is
+// blamed on one worker at most.
+func (p *Pool) lostError(proc *process, detail string) error {
+	grew := p.oomKillsGrew()
+	sig, ok := proc.exitSignal()
+	sigkill := ok && sig == syscall.SIGKILL
+	if sigkill && grew {
+		return &MemoryLimitError{LimitMB: p.cfg.MemoryLimitMB}
+	}
+	if sigkill && p.cfg.OOMKills == nil && p.cfg.MemoryLimitMB > 0 {
+		// Without a counter the likeliest killer is still the OOM killer;
+		// say so without claiming it.
+		detail += fmt.Sprintf(" (the kernel does this to a function that exceeds its memory limit of %d MB)", p.cfg.MemoryLimitMB)
+	}
+	return fmt.Errorf("%w: the worker %s", ErrWorkerLost, detail)
 }
 
 // firstError prefers a LoadError, which explains the failure, over the
@@ -154,8 +206,9 @@ func (p *Pool) Size() int { return p.cfg.Size }
 
 // Call runs one call. frame is a complete KindCall frame (see SealFrame);
 // the answer's kind is KindResult, KindRaised or KindBadParams. The error is
-// one of ErrBusy, ErrClosed, ErrDeadline, ErrWorkerLost (possibly wrapped),
-// or ctx's error if ctx ended while the call was queued.
+// one of ErrBusy, ErrClosed, ErrDeadline, ErrWorkerLost (possibly wrapped;
+// a *MemoryLimitError when the OOM killer took the worker), or ctx's error
+// if ctx ended while the call was queued.
 func (p *Pool) Call(ctx context.Context, frame []byte) (kind byte, payload []byte, err error) {
 	deadline := time.Now().Add(p.cfg.CallTimeout)
 	s, err := p.acquire(ctx, deadline)
@@ -165,7 +218,9 @@ func (p *Pool) Call(ctx context.Context, frame []byte) (kind byte, payload []byt
 	proc := s.get()
 	if proc == nil || !proc.alive() {
 		// The worker died while idle, or its replacement failed: start one
-		// now, on this call's time.
+		// now, on this call's time. An OOM kill while idle belongs to no
+		// call; moving the baseline past it keeps it off the next one.
+		p.oomKillsGrew()
 		if proc, err = p.restart(s, deadline); err != nil {
 			p.release(s)
 			if p.isClosed() {
@@ -195,10 +250,10 @@ func (p *Pool) Call(ctx context.Context, frame []byte) (kind byte, payload []byt
 		p.replace(s, proc)
 		return 0, nil, ErrDeadline
 	default:
-		// Usually the worker exited mid-call; its exit status says why.
-		detail := proc.describeExit(err)
+		// Usually the worker exited mid-call; how it ended says why.
+		lost := p.lostError(proc, proc.describeExit(err))
 		p.replace(s, proc)
-		return 0, nil, fmt.Errorf("%w: the worker %s", ErrWorkerLost, detail)
+		return 0, nil, lost
 	}
 }
 

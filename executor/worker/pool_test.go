@@ -84,7 +84,7 @@ func TestPoolCalls(t *testing.T) {
 			{name: "unknown parameter", params: `{"op":"add","c":1}`, kind: KindBadParams, payload: "unexpected keyword argument 'c'"},
 			{name: "missing parameter", params: `{"a":1}`, kind: KindBadParams, payload: "missing a required argument: 'op'"},
 			{name: "endless loop", params: `{"op":"loop"}`, err: ErrDeadline},
-			{name: "crash", params: `{"op":"crash"}`, err: ErrWorkerLost, payload: "exit status 7"},
+			{name: "crash", params: `{"op":"crash"}`, err: ErrWorkerLost, payload: "exited with status 7"},
 			{name: "after replacement", params: `{"op":"add","a":2,"b":2}`, kind: KindResult, payload: `4`},
 		},
 		"node": {
@@ -97,7 +97,7 @@ func TestPoolCalls(t *testing.T) {
 			{name: "uncaught in timer", params: `{"op":"timer"}`, kind: KindRaised, excType: "TypeError", payload: "late"},
 			{name: "undefined", params: `{"op":"undef"}`, kind: KindResult, payload: `null`},
 			{name: "endless loop", params: `{"op":"loop"}`, err: ErrDeadline},
-			{name: "process.exit", params: `{"op":"exit"}`, err: ErrWorkerLost, payload: "exit status 3"},
+			{name: "process.exit", params: `{"op":"exit"}`, err: ErrWorkerLost, payload: "exited with status 3"},
 			{name: "crash", params: `{"op":"crash"}`, err: ErrWorkerLost, payload: "killed"},
 			{name: "after replacement", params: `{"op":"add","a":2,"b":2}`, kind: KindResult, payload: `4`},
 		},

@@ -21,8 +21,8 @@ type Command struct {
 	// Env is the worker's environment; nil inherits the executor's.
 	Env []string
 	// Log receives the worker's stdout and stderr: the function's log. It
-	// must be an *os.File so the child writes to it directly, without a
-	// copying goroutine in the executor.
+	// is an *os.File (in the executor, the write end of funclog's pipe) so
+	// the child gets it as its fd 1 and 2 and no goroutine per worker copies.
 	Log *os.File
 	// MaxFrame bounds a frame from the worker; 0 means DefaultMaxFrame.
 	MaxFrame int
@@ -120,7 +120,7 @@ func (p *process) handshake(ctx context.Context) error {
 		}
 		return fmt.Errorf("load function: %w", context.Cause(ctx))
 	case err != nil:
-		return fmt.Errorf("load function: worker %s", p.describeExit(err))
+		return fmt.Errorf("load function: the worker %s", p.describeExit(err))
 	case kind == KindLoaded:
 		return nil
 	case kind == KindLoadError:
@@ -146,17 +146,59 @@ func (p *process) call(frame []byte, deadline time.Time) (byte, []byte, error) {
 }
 
 // describeExit explains why reading from the worker failed: most often it
-// exited, and its exit status is what the user needs to see.
+// exited, and how it ended is what the user needs to see.
 func (p *process) describeExit(readErr error) string {
 	select {
 	case <-p.exited:
 	case <-time.After(500 * time.Millisecond):
 		return fmt.Sprintf("stopped answering: %v", readErr)
 	}
+	if sig, ok := p.exitSignal(); ok {
+		return "was killed by " + signalName(sig)
+	}
 	if p.waitErr == nil {
 		return "exited with status 0"
 	}
-	return p.waitErr.Error()
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) && ee.ExitCode() >= 0 {
+		return fmt.Sprintf("exited with status %d", ee.ExitCode())
+	}
+	return "ended: " + p.waitErr.Error()
+}
+
+// exitSignal is the signal that ended the worker, if one did. It only
+// answers once the worker has been reaped.
+func (p *process) exitSignal() (syscall.Signal, bool) {
+	select {
+	case <-p.exited:
+	default:
+		return 0, false
+	}
+	if p.cmd.ProcessState == nil {
+		return 0, false
+	}
+	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	return ws.Signal(), true
+}
+
+// signalName names a signal the way kill(1) does, "SIGKILL".
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	}
+	return fmt.Sprintf("signal %d (%s)", int(sig), sig)
 }
 
 // kill stops the worker and everything it started, and releases the pipes.
