@@ -1,0 +1,220 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fob-project/fob/state"
+)
+
+// Benchmarks of the call path's pieces. `make bench` measures the whole
+// path over loopback; these isolate where its time goes. Compare runs with
+// benchstat.
+
+func BenchmarkParseQueryParams(b *testing.B) {
+	for _, raw := range []string{"param1:1,param2:2", "a=1&b=2", "name=a%20longer%20value&n=12345&flag=true"} {
+		b.Run(raw, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseQueryParams(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCallBody(b *testing.B) {
+	cases := []struct {
+		name  string
+		query map[string]string
+		body  string
+	}{
+		{"body only", nil, `{"a":1,"b":2}`},
+		{"query only", map[string]string{"a": "1", "b": "2"}, ""},
+		{"both", map[string]string{"a": "1"}, `{"b":2}`},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			body := []byte(c.body)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := callBody(c.query, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchRoutes returns a route index over n functions, each with one
+// running instance, and their ids.
+func benchRoutes(b *testing.B, n int) (*routes, []string) {
+	b.Helper()
+	store, err := state.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, n)
+	now := time.Now()
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+		f := &state.Function{ID: ids[i], Language: "python", Code: []byte("def callme():\n    return 42\n"),
+			Version: 1, Limits: state.Limits{Timeout: time.Second}, Instances: 1, CreatedAt: now, UpdatedAt: now}
+		if err := store.PutFunction(f); err != nil {
+			b.Fatal(err)
+		}
+		t := &state.Task{ID: "fob." + ids[i] + ".v1.x", FunctionID: ids[i], Version: 1, Host: "127.0.0.1",
+			Port: uint32(31000 + i%1000), State: state.TaskRunning, LaunchedAt: now, UpdatedAt: now}
+		if err := store.PutTask(t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return newRoutes(store, slog.New(slog.DiscardHandler)), ids
+}
+
+// BenchmarkRouteLookup resolves a function and picks its instance, as
+// every call does. Its time must not grow with the number of functions.
+func BenchmarkRouteLookup(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("functions=%d", n), func(b *testing.B) {
+			r, ids := benchRoutes(b, n)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				rt, _ := r.lookup(ids[i%len(ids)])
+				if rt == nil || rt.pick(nil) == nil {
+					b.Fatal("no route")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkRouteRebuild is the cost of one rebuild of the route index,
+// paid on every change to functions, tasks or statuses.
+func BenchmarkRouteRebuild(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("functions=%d", n), func(b *testing.B) {
+			r, _ := benchRoutes(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.rebuild(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// discardResponse is a ResponseWriter that keeps nothing, so a benchmark
+// measures the handler and not a recorder's buffer.
+type discardResponse struct {
+	h      http.Header
+	status int
+}
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardResponse) WriteHeader(s int)           { d.status = s }
+
+// ReadFrom copies through a pooled buffer, as net/http's own ResponseWriter
+// does; without it io.Copy in the proxy would allocate 32 KiB per call
+// here and nowhere else.
+func (d *discardResponse) ReadFrom(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+
+// benchExecutor stands in for an executor's call server.
+func benchExecutor(b *testing.B) *httptest.Server {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"result":42}`))
+	}))
+	b.Cleanup(ts.Close)
+	return ts
+}
+
+// BenchmarkProxyForward is the API's hop to an executor over loopback:
+// the keep-alive pool, the request and the pass-through of the answer.
+func BenchmarkProxyForward(b *testing.B) {
+	ts := benchExecutor(b)
+	p := newProxy()
+	rt := &route{fn: &state.Function{ID: "f", Version: 1, Limits: state.Limits{Timeout: time.Second}}}
+	ep := &endpoint{taskID: "t", base: ts.URL, version: 1}
+	rt.endpoints = []*endpoint{ep}
+	body := []byte(`{"a":1,"b":2}`)
+	b.Run("sequential", func(b *testing.B) {
+		w := &discardResponse{h: http.Header{}}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.forward(w, context.Background(), rt, ep, body)
+			if w.status != http.StatusOK {
+				b.Fatalf("status %d", w.status)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discardResponse{h: http.Header{}}
+			for pb.Next() {
+				p.forward(w, context.Background(), rt, ep, body)
+			}
+		})
+	})
+}
+
+// BenchmarkCallHandler is the API's whole share of a call, without the
+// client's side of HTTP: routing by gorilla/mux, parameters, route lookup
+// and the proxy hop to an executor.
+func BenchmarkCallHandler(b *testing.B) {
+	ts := benchExecutor(b)
+	store, err := state.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	id := "00000001-0000-4000-8000-000000000000"
+	store.PutFunction(&state.Function{ID: id, Language: "python", Code: []byte("x"), Version: 1,
+		Limits: state.Limits{Timeout: time.Second}, Instances: 1, CreatedAt: now, UpdatedAt: now})
+	host, port := splitHostPort(b, ts.URL)
+	store.PutTask(&state.Task{ID: "t1", FunctionID: id, Version: 1, Host: host, Port: port,
+		State: state.TaskRunning, LaunchedAt: now, UpdatedAt: now})
+	s := New(Config{}, store, slog.New(slog.DiscardHandler))
+	h := s.Handler()
+	for _, c := range []struct{ name, method, query, body string }{
+		{"POST json", http.MethodPost, "", `{"a":1,"b":2}`},
+		{"GET seed query", http.MethodGet, "?a:1,b:2", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(c.method, "/api/call/"+id+c.query, strings.NewReader(c.body))
+				w := &discardResponse{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+		})
+	}
+}
+
+func splitHostPort(b *testing.B, u string) (string, uint32) {
+	b.Helper()
+	var port uint32
+	hostPort := strings.TrimPrefix(u, "http://")
+	i := strings.LastIndexByte(hostPort, ':')
+	if _, err := fmt.Sscan(hostPort[i+1:], &port); err != nil {
+		b.Fatal(err)
+	}
+	return hostPort[:i], port
+}
