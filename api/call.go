@@ -16,7 +16,7 @@ import (
 // from a JSON object body (typed values).
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	ref := mux.Vars(r)["ref"]
-	if rt, _ := s.routes.lookup(ref); rt == nil {
+	if rt, _ := s.routes.resolve(r.Context(), ref); rt == nil {
 		writeError(w, http.StatusNotFound, "unknown function "+ref)
 		return
 	}

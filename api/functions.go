@@ -152,7 +152,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 // handleMeta answers where a running instance of the function is.
 func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request) {
 	ref := mux.Vars(r)["ref"]
-	rt, _ := s.routes.lookup(ref)
+	rt, _ := s.routes.resolve(r.Context(), ref)
 	if rt == nil {
 		writeError(w, http.StatusNotFound, "unknown function "+ref)
 		return

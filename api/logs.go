@@ -45,7 +45,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rt, _ := s.routes.lookup(ref)
+	rt, _ := s.routes.resolve(r.Context(), ref)
 	if rt == nil {
 		writeError(w, http.StatusNotFound, "unknown function "+ref)
 		return

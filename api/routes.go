@@ -184,3 +184,34 @@ func (rt *route) runningVersion(v uint64) bool {
 	}
 	return false
 }
+
+// indexLag bounds how long a lookup waits for the route index to catch up
+// with a function the store already holds.
+const indexLag = 2 * time.Second
+
+// resolve is lookup for requests: the index follows the store a moment
+// behind, so a function registered an instant ago may be missing from it.
+// On a miss resolve asks the store, and if the function is there it waits
+// for the index to show it instead of answering "unknown".
+func (r *routes) resolve(ctx context.Context, ref string) (*route, *routeTable) {
+	rt, t := r.lookup(ref)
+	if rt != nil {
+		return rt, t
+	}
+	if _, err := r.store.FunctionByRef(nil, ref); err != nil {
+		return nil, t
+	}
+	timer := time.NewTimer(indexLag)
+	defer timer.Stop()
+	for rt == nil {
+		select {
+		case <-t.changed:
+		case <-timer.C:
+			return nil, t
+		case <-ctx.Done():
+			return nil, t
+		}
+		rt, t = r.lookup(ref)
+	}
+	return rt, t
+}

@@ -225,3 +225,29 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A call made the instant a registration returns must not see "unknown
+// function" just because the route index has not caught up yet.
+func TestResolveWaitsForIndexToCatchUp(t *testing.T) {
+	store, err := state.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRoutes(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := store.PutFunction(&state.Function{ID: "f1", Language: "python", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// The index has not rebuilt: lookup misses, resolve must not.
+	if rt, _ := r.lookup("f1"); rt != nil {
+		t.Fatal("index already has f1; the test needs it behind the store")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.run(ctx)
+	if rt, _ := r.resolve(ctx, "f1"); rt == nil || rt.fn.ID != "f1" {
+		t.Fatalf("resolve = %v, want f1", rt)
+	}
+	if rt, _ := r.resolve(ctx, "missing"); rt != nil {
+		t.Fatal("resolve found a function the store does not hold")
+	}
+}
