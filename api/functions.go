@@ -61,6 +61,7 @@ func (s *Server) handleGen(w http.ResponseWriter, r *http.Request) {
 func (s *Server) putFunction(w http.ResponseWriter, f *state.Function) bool {
 	err := s.store.PutFunction(f)
 	if err == nil {
+		s.routes.awaitIndex(indexed(f.ID, f.Version))
 		return true
 	}
 	if errors.Is(err, state.ErrNameTaken) {

@@ -22,6 +22,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "delete function: "+err.Error())
 		return
 	}
+	s.routes.awaitIndex(unindexed(f.ID))
 	s.log.Info("function deleted", "function_id", f.ID)
 	writeJSON(w, http.StatusOK, map[string]string{"id": f.ID, "deleted": "true"})
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,20 +15,21 @@ import (
 // the deadline and answers 504 itself, so the proxy waits a little longer.
 const callMargin = 5 * time.Second
 
-// proxy forwards calls to executors over one shared keep-alive pool.
+// proxy forwards calls to executors over pooled keep-alive connections,
+// and reads instances' logs with an ordinary client.
 type proxy struct {
+	calls  *callConns
 	client *http.Client
 }
 
 func newProxy() *proxy {
 	t := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     idleConnTimeout,
 		DisableCompression:  true,
 	}
-	return &proxy{client: &http.Client{Transport: t}}
+	return &proxy{calls: newCallConns(), client: &http.Client{Transport: t}}
 }
 
 // forward sends body to an instance and passes its answer through as is:
@@ -40,47 +40,54 @@ func newProxy() *proxy {
 func (p *proxy) forward(w http.ResponseWriter, ctx context.Context, rt *route, ep *endpoint, body []byte) {
 	ctx, cancel := context.WithTimeout(ctx, rt.fn.Limits.Timeout+callMargin)
 	defer cancel()
-	resp, err := p.send(ctx, ep, body)
-	if refused(resp, err) {
+	passed, err := p.send(ctx, w, ep, body)
+	if !passed && refused(err) {
 		if next := rt.pick(ep); next != nil {
-			if resp != nil {
-				resp.Body.Close()
-			}
 			ep = next
-			resp, err = p.send(ctx, ep, body)
+			passed, err = p.send(ctx, w, ep, body)
 		}
 	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("instance %s did not answer within %s", ep.taskID, rt.fn.Limits.Timeout+callMargin))
-			return
-		}
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("instance %s unreachable: %v", ep.taskID, err))
+	if passed || err == nil {
 		return
 	}
-	defer resp.Body.Close()
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("instance %s did not answer within %s", ep.taskID, rt.fn.Limits.Timeout+callMargin))
+		return
+	}
+	if errors.Is(err, errShuttingDown) {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("instance %s is shutting down and no other instance runs", ep.taskID))
+		return
+	}
+	writeError(w, http.StatusBadGateway, fmt.Sprintf("instance %s unreachable: %v", ep.taskID, err))
 }
 
-func (p *proxy) send(ctx context.Context, ep *endpoint, body []byte) (*http.Response, error) {
+// errShuttingDown stands for an instance's 503: it took no call.
+var errShuttingDown = errors.New("instance is shutting down")
+
+// send posts the call to ep. passed is true once the instance's answer
+// has been written to w; otherwise err says why nothing was.
+func (p *proxy) send(ctx context.Context, w http.ResponseWriter, ep *endpoint, body []byte) (passed bool, err error) {
 	ep.inFlight.Add(1)
 	defer ep.inFlight.Add(-1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.base+"/call", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
+	err = p.calls.post(ctx, ep.addr, body, func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return errShuttingDown
+		}
+		h := w.Header()
+		h["Content-Type"] = []string{"application/json"}
+		w.WriteHeader(resp.StatusCode)
+		passed = true
+		_, err := io.Copy(w, resp.Body)
+		return err
+	})
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		p.calls.forget(ep.addr)
 	}
-	req.Header["Content-Type"] = []string{"application/json"}
-	return p.client.Do(req)
+	return passed, err
 }
 
 // refused reports whether the instance turned the call away before running
 // it, so sending it elsewhere cannot run it twice.
-func refused(resp *http.Response, err error) bool {
-	if err != nil {
-		return errors.Is(err, syscall.ECONNREFUSED)
-	}
-	return resp.StatusCode == http.StatusServiceUnavailable
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errShuttingDown)
 }

@@ -15,7 +15,9 @@ import (
 type endpoint struct {
 	taskID string
 	// base is "http://host:port", built once so the call path only appends.
-	base    string
+	base string
+	// addr is "host:port", for the call path's own connections.
+	addr    string
 	host    string
 	port    uint32
 	agentID string
@@ -144,6 +146,7 @@ func (r *routes) endpointFor(old *routeTable, t *state.Task) *endpoint {
 	return &endpoint{
 		taskID:  t.ID,
 		base:    "http://" + hostPort(t.Host, t.Port),
+		addr:    hostPort(t.Host, t.Port),
 		host:    t.Host,
 		port:    t.Port,
 		agentID: t.AgentID,

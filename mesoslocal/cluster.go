@@ -31,6 +31,11 @@ type Config struct {
 	Agents int
 	// AgentResources is each agent's total, as a Mesos --resources string.
 	AgentResources string
+	// AgentResourcesFor, when set, gives the n-th agent started (from 0)
+	// its own resources instead of AgentResources. Agents of one cluster
+	// share a host, so two of them offering the same ports would hand out
+	// ports that cannot both be bound; disjoint port ranges avoid that.
+	AgentResourcesFor func(n int) string
 	// WorkDir is the parent of the agents' work directories
 	// (WorkDir/<agent-id>). Empty gives each agent a temporary directory
 	// removed on Close.
@@ -50,6 +55,17 @@ type Config struct {
 	// retry intervals, timeouts, environment). ID, Resources and WorkDir
 	// are filled in per agent.
 	Agent agent.Config
+	// Containerizer gives each agent a containerizer of its own of this
+	// kind when Agent.Containerizer is nil: "process" (the default),
+	// "simulated" (no processes, for scheduler scale runs) or "docker"
+	// (see agent.NewContainerizer).
+	Containerizer string
+	// Isolation turns on the isolation of those containerizers: each
+	// executor in its own namespaces, as an unprivileged user of its own,
+	// with a read-only view of the host and cgroup limits from its
+	// resources (see agent.ProcessContainerizer). It needs root; without
+	// root the agents warn and enforce none of it.
+	Isolation bool
 }
 
 // Cluster is a running master with its agents.
@@ -65,6 +81,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	agents []*agent.Agent
+	added  int // agents started so far, the n of AgentResourcesFor
 	closed bool
 	stop   func() bool
 	wg     sync.WaitGroup
@@ -87,6 +104,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if _, err := ParseResources(cfg.AgentResources); err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	if _, err := agent.NewContainerizer(cfg.Containerizer, false, nil); err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -136,11 +156,24 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 // AddAgent starts one more agent with the configured resources and
 // registers it with the master.
 func (c *Cluster) AddAgent(ctx context.Context) (*agent.Agent, error) {
-	res, err := ParseResources(c.cfg.AgentResources)
+	resources := c.cfg.AgentResources
+	if c.cfg.AgentResourcesFor != nil {
+		c.mu.Lock()
+		n := c.added
+		c.added++
+		c.mu.Unlock()
+		resources = c.cfg.AgentResourcesFor(n)
+	}
+	res, err := ParseResources(resources)
 	if err != nil {
 		return nil, fmt.Errorf("add agent: %w", err)
 	}
 	acfg := c.cfg.Agent
+	if acfg.Containerizer == nil {
+		if acfg.Containerizer, err = agent.NewContainerizer(c.cfg.Containerizer, c.cfg.Isolation, c.log.With("component", "agent")); err != nil {
+			return nil, fmt.Errorf("add agent: %w", err)
+		}
+	}
 	acfg.ID = c.Master.NewAgentID()
 	acfg.Resources = res
 	if c.cfg.WorkDir != "" {

@@ -7,6 +7,8 @@ import (
 	"os/user"
 	"strings"
 	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
 // Config describes how fob registers with Mesos and how it launches
@@ -36,8 +38,9 @@ type Config struct {
 	// ExecutorCommand is the shell command the agent runs to start fob's
 	// executor, e.g. "/abs/path/fob executor".
 	ExecutorCommand string
-	// ExecutorURIs are fetched into the sandbox before the executor starts.
-	ExecutorURIs []string
+	// ExecutorURIs are fetched into the sandbox before the executor starts,
+	// with their executable, extract and output_file settings as given.
+	ExecutorURIs []mesos.CommandInfo_URI
 	// ExecutorEnv is set in the executor's environment.
 	ExecutorEnv map[string]string
 }

@@ -93,10 +93,32 @@ func (l *loop) converge(ctx context.Context) {
 	}
 	if l.subscribed {
 		for _, t := range p.kills {
-			l.kill(ctx, t.ID, t.AgentID, killReason(t))
+			why := killReason(t)
+			if live(t.State) {
+				if err := l.markKilling(t, why); err != nil {
+					l.log.Error("record kill; not killing yet", "task_id", t.ID, "err", err)
+					continue
+				}
+			}
+			l.kill(ctx, t.ID, t.AgentID, why)
 		}
 	}
 	l.pace(ctx, p.wanted() > 0)
+}
+
+// markKilling records that fob is killing a live task before the KILL is
+// sent. The API routes calls to running tasks only, so the instance leaves
+// the routes now, while it still serves, instead of when its executor has
+// already closed its connections: a call sent to it meanwhile would fail
+// in a way the proxy cannot safely retry. Updates that say it still runs
+// are older than this and do not move it back (see progress).
+func (l *loop) markKilling(t *state.Task, why string) error {
+	next := t.Copy()
+	next.State = state.TaskKilling
+	next.Reason = ""
+	next.Message = "fob is killing it: " + why
+	next.UpdatedAt = l.now()
+	return l.store.PutTask(next)
 }
 
 // killReason explains a kill in the log.

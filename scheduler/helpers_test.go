@@ -90,7 +90,7 @@ func testConfig() Config {
 		User:            "nobody",
 		APIURL:          "http://fob.example:8080",
 		ExecutorCommand: "/opt/fob/fob executor",
-		ExecutorURIs:    []string{"http://fob.example:8080/fob"},
+		ExecutorURIs:    []mesos.CommandInfo_URI{{Value: "http://fob.example:8080/fob", Executable: proto(true), Extract: proto(false)}},
 		ExecutorEnv:     map[string]string{"FOB_EXECUTOR_BIND": "0.0.0.0", "A": "1"},
 	}.withDefaults()
 	if err != nil {

@@ -77,10 +77,9 @@ func makePlan(in planInput) plan {
 			continue
 		}
 		for _, t := range byFn[id] {
-			switch {
-			case t.State.Terminal():
+			if t.State.Terminal() {
 				p.forget = append(p.forget, t.ID)
-			case t.State != state.TaskKilling:
+			} else {
 				p.kills = append(p.kills, t)
 			}
 		}
@@ -101,8 +100,12 @@ func planFunction(p *plan, in planInput, f *state.Function, tasks []*state.Task)
 		switch {
 		case t.State.Terminal():
 			ended = append(ended, t)
+		case t.State == state.TaskKilling:
+			// Not counted, and listed again so that a lost KILL is
+			// resent (kill sends one per killRetry at most).
+			p.kills = append(p.kills, t)
 		case !live(t.State):
-			// Killing or unreachable: not counted, not killed again.
+			// Unreachable: not counted; a KILL could not reach it.
 		case t.Version == f.Version:
 			cur = append(cur, t)
 			if t.State == state.TaskRunning {

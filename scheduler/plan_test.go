@@ -87,11 +87,12 @@ func TestMakePlan(t *testing.T) {
 			wantPhase: map[string]state.Phase{"f": state.PhaseRunning},
 		},
 		{
-			name: "killing and unreachable tasks are replaced, not killed again",
+			name: "killing and unreachable tasks are replaced; a killing one is killed again",
 			in: planInput{functions: []*state.Function{fn("f", 1, 2)}, tasks: []*state.Task{
 				tk("t1", "f", 1, state.TaskKilling, 0),
 				tk("t2", "f", 1, state.TaskUnreachable, 1),
 			}},
+			wantKills: []string{"t1"},
 			wantWants: map[string]int{"f": 2},
 			wantPhase: map[string]state.Phase{"f": state.PhasePending},
 		},
@@ -165,7 +166,7 @@ func TestMakePlan(t *testing.T) {
 				tk("t3", "gone", 1, state.TaskFailed, 2),
 				tk("t4", "gone", 1, state.TaskUnreachable, 3),
 			}, statuses: map[string]*state.FunctionStatus{"gone": {FunctionID: "gone"}}},
-			wantKills:  []string{"t1", "t4"},
+			wantKills:  []string{"t1", "t2", "t4"},
 			wantForget: []string{"t3"},
 			wantDrop:   []string{"gone"},
 		},

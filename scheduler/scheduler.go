@@ -71,7 +71,7 @@ func newCaller(cfg Config) calls.Caller {
 	cli := httpcli.New(
 		httpcli.Endpoint(cfg.endpoint()),
 		httpcli.Codec(codec),
-		httpcli.Do(httpcli.With(opts...)),
+		httpcli.Do(newLeader(cfg.MasterURL).wrap(httpcli.With(opts...))),
 	)
 	return httpsched.NewCaller(cli, httpsched.MaxRedirects(maxRedirects))
 }

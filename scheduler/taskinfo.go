@@ -168,8 +168,8 @@ func executorInfo(cfg Config, l launch, display string) *mesos.ExecutorInfo {
 		Value: proto(cfg.ExecutorCommand),
 		Shell: proto(true),
 	}
-	for _, u := range cfg.ExecutorURIs {
-		cmd.URIs = append(cmd.URIs, mesos.CommandInfo_URI{Value: u})
+	if len(cfg.ExecutorURIs) > 0 {
+		cmd.URIs = append([]mesos.CommandInfo_URI(nil), cfg.ExecutorURIs...)
 	}
 	if len(cfg.ExecutorEnv) > 0 {
 		names := make([]string, 0, len(cfg.ExecutorEnv))

@@ -108,7 +108,8 @@ func TestBuildTaskInfo(t *testing.T) {
 			if ei.Command.GetValue() != cfg.ExecutorCommand || !ei.Command.GetShell() {
 				t.Errorf("executor command = %q shell=%v", ei.Command.GetValue(), ei.Command.GetShell())
 			}
-			if len(ei.Command.URIs) != 1 || ei.Command.URIs[0].Value != cfg.ExecutorURIs[0] {
+			if len(ei.Command.URIs) != 1 || ei.Command.URIs[0].Value != cfg.ExecutorURIs[0].Value ||
+				!ei.Command.URIs[0].GetExecutable() || ei.Command.URIs[0].GetExtract() {
 				t.Errorf("uris = %+v", ei.Command.URIs)
 			}
 			vars := ei.Command.GetEnvironment().GetVariables()

@@ -59,9 +59,21 @@ func (l *loop) onUpdate(ctx context.Context, st *mesos.TaskStatus) {
 	}
 }
 
+// progress orders the states a live task moves through. Mesos forwards
+// one task's updates in order, but a delayed or resent copy of an older
+// update can still arrive after a newer one; it must not move the task
+// back (a late STARTING would take a running instance out of the routes).
+var progress = map[state.TaskState]int{
+	state.TaskStaging:  1,
+	state.TaskStarting: 2,
+	state.TaskRunning:  3,
+	state.TaskKilling:  4,
+}
+
 // applyStatus returns the task as the update leaves it and whether that
 // differs from t. Terminal tasks stay terminal, except that a lost or gone
-// task reported running again (a healed partition) is running.
+// task reported running again (a healed partition) is running; a live task
+// never moves back to an earlier state.
 func applyStatus(t *state.Task, st *mesos.TaskStatus, now time.Time) (*state.Task, bool) {
 	to := fobState(st.GetState())
 	if t.State.Terminal() {
@@ -69,6 +81,9 @@ func applyStatus(t *state.Task, st *mesos.TaskStatus, now time.Time) (*state.Tas
 		if !revived {
 			return t, false
 		}
+	}
+	if p, q := progress[t.State], progress[to]; p > 0 && q > 0 && q < p {
+		return t, false // a late copy of an older update
 	}
 	reason := ""
 	if st.Reason != nil {
@@ -138,7 +153,7 @@ func (l *loop) record(prev, next *state.Task, st *mesos.TaskStatus) error {
 // fob asked for the kill.
 func ended(f *state.Function, status *state.FunctionStatus, prev, next *state.Task,
 	st *mesos.TaskStatus, wasKilled bool, now time.Time) (*state.FunctionStatus, bool) {
-	if !failure(next.State) || wasKilled || prev.State == state.TaskKilling {
+	if !failure(next.State) || wasKilled || prev.State == state.TaskKilling || offerInvalid(st) {
 		return nil, false
 	}
 	s := &state.FunctionStatus{FunctionID: f.ID, Version: f.Version, Phase: state.PhasePending}
@@ -172,6 +187,16 @@ func loadFailed(prev, next *state.Task, st *mesos.TaskStatus) bool {
 	return next.State == state.TaskFailed &&
 		st.GetSource() == mesos.SOURCE_EXECUTOR &&
 		fobpb.IsLoadFailure(st)
+}
+
+// offerInvalid reports whether the master dropped a launch because its
+// offer was no longer valid: rescinded, declined or used before the ACCEPT
+// arrived (REASON_INVALID_OFFERS). That says nothing about the function, so
+// it is launched again on the next offer without a backoff and without
+// counting a failure; a burst of rescinded offers must not make a healthy
+// function look crash-looping.
+func offerInvalid(st *mesos.TaskStatus) bool {
+	return st.GetSource() == mesos.SOURCE_MASTER && st.GetReason() == mesos.REASON_INVALID_OFFERS
 }
 
 // describeEnd is a one-line account of why a task ended.

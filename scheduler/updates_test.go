@@ -197,6 +197,47 @@ func TestFailuresBackOffAndCrashLoop(t *testing.T) {
 	}
 }
 
+// A late copy of an older update (a delayed STARTING after RUNNING) is
+// acknowledged but does not move the task back.
+func TestStaleUpdateDoesNotMoveBack(t *testing.T) {
+	h := newHarness(t)
+	id := h.launchOne(testFunction("f", 1))
+	for _, s := range []mesos.TaskState{mesos.TASK_STARTING, mesos.TASK_RUNNING, mesos.TASK_STARTING, mesos.TASK_STAGING} {
+		if err := h.event(updateEvent(upd{task: id, agent: "a1", state: s, source: mesos.SOURCE_EXECUTOR, uuid: testUUID})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.task(id).State; got != state.TaskRunning {
+		t.Errorf("state = %q, want running", got)
+	}
+	if acks := ofType(h.rec.take(), scheduler.Call_ACKNOWLEDGE); len(acks) != 4 {
+		t.Errorf("acks = %d, want 4", len(acks))
+	}
+}
+
+// A launch the master drops because its offer was rescinded meanwhile is
+// no failure of the function: it is launched again at once.
+func TestInvalidOfferIsNoFailure(t *testing.T) {
+	h := newHarness(t)
+	id := h.launchOne(testFunction("f", 1))
+	if err := h.event(updateEvent(upd{task: id, agent: "a1", state: mesos.TASK_DROPPED, source: mesos.SOURCE_MASTER,
+		reason: reason(mesos.REASON_INVALID_OFFERS), message: "Task launched with invalid offers"})); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.status("f"); st.Failures != 0 || st.Phase != state.PhasePending || st.LastError != "" {
+		t.Errorf("status = %+v, want pending without failures", st)
+	}
+	if _, held := h.l.holds["f"]; held {
+		t.Error("relaunch held back")
+	}
+	if err := h.event(offersEvent(bigOffer("o2", "a1"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(ofType(h.rec.take(), scheduler.Call_ACCEPT)) != 1 {
+		t.Fatal("not launched again on the next offer")
+	}
+}
+
 func TestKilledOnPurposeIsNoFailure(t *testing.T) {
 	h := newHarness(t)
 	id := h.launchOne(testFunction("f", 1))

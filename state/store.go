@@ -36,7 +36,8 @@ func NewMemory() (*Store, error) {
 
 // Open returns a store backed by the bbolt file at path, loading everything
 // it holds. A file that cannot be read is an error, never an empty start.
-func Open(path string) (*Store, error) {
+func Open(path string) (_ *Store, err error) {
+	defer guardRead(path, &err)()
 	s, err := NewMemory()
 	if err != nil {
 		return nil, err

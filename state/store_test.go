@@ -135,6 +135,37 @@ func TestCorruptFileIsAnError(t *testing.T) {
 	}
 }
 
+// A truncated file makes bbolt touch mapped pages beyond its end, a
+// memory fault: it must still be an error, not a crash.
+func TestTruncatedFileIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fob.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		f := testFunction(string(rune('a'+i%26))+string(rune('a'+i/26)), "")
+		f.Code = make([]byte, 8192)
+		if err := s.PutFunction(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b[:len(b)/3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(path); err == nil {
+		s.Close()
+		t.Fatal("opening a truncated state file succeeded; want an error")
+	}
+}
+
 func TestTerminalStates(t *testing.T) {
 	cases := map[TaskState]bool{
 		TaskStaging: false, TaskStarting: false, TaskRunning: false, TaskKilling: false,

@@ -54,7 +54,8 @@ func (m *Master) NewAgentID() mesos.AgentID {
 
 // AddAgent registers an agent; its resources are offered from the next
 // allocation round. Adding an agent whose id is already registered replaces
-// the old record (an agent re-registering).
+// the old record (an agent re-registering); an agent that was partitioned
+// brings its tasks back.
 func (m *Master) AddAgent(a Agent) {
 	info := a.Info()
 	id := info.GetID().GetValue()
@@ -75,6 +76,7 @@ func (m *Master) AddAgent(a Agent) {
 	}
 	m.log.Info("agent registered", "agent_id", id, "hostname", info.Hostname,
 		"resources", m.agents[id].total.String())
+	m.restorePartitioned(id)
 	m.kickAllocator()
 }
 

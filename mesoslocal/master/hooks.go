@@ -13,6 +13,9 @@ type faults struct {
 	redirect    string // host:port for 307 answers, "" when off
 	unavailable bool   // answer 503
 	updates     func(mesos.TaskStatus) UpdateFault
+	// partitioned keeps what RemoveAgent(…, true) took away from each
+	// unreachable agent until AddAgent brings it back (partition.go).
+	partitioned map[string]*partitionedAgent
 }
 
 // UpdateFault says what happens to one agent status update on its way to
@@ -144,7 +147,8 @@ func (m *Master) Offers(fw mesos.FrameworkID) []mesos.OfferID {
 }
 
 // RemoveAgent is a test hook modelling agent loss. With unreachable set the
-// agent is partitioned (it may come back through AddAgent): tasks get
+// agent is partitioned (it may come back through AddAgent, which then
+// restores its tasks, see restorePartitioned): tasks get
 // TASK_UNREACHABLE (TASK_LOST for frameworks that are not PARTITION_AWARE)
 // with REASON_AGENT_REMOVED and unreachable_time. Otherwise the agent is
 // gone for good: TASK_GONE_BY_OPERATOR / TASK_LOST with
@@ -168,6 +172,9 @@ func (m *Master) RemoveAgent(id mesos.AgentID, unreachable bool) error {
 		if isTerminal(t.status.GetState()) {
 			continue
 		}
+		if unreachable {
+			m.stashPartitioned(id.Value, t, key, nil, execKey{})
+		}
 		fw := m.frameworks[key.framework]
 		if fw == nil {
 			continue
@@ -188,8 +195,11 @@ func (m *Master) RemoveAgent(id mesos.AgentID, unreachable bool) error {
 		}
 		fw.send(updateEvent(st))
 	}
-	for key := range m.executors {
+	for key, e := range m.executors {
 		if key.agent == id.Value {
+			if unreachable {
+				m.stashPartitioned(id.Value, nil, taskKey{}, e, key)
+			}
 			delete(m.executors, key)
 		}
 	}

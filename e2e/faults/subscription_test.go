@@ -1,0 +1,218 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// stream returns the master's current stream id for fob, "" while fob is
+// not subscribed.
+func (e *env) stream(fw mesos.FrameworkID) string {
+	return e.cluster.Master.Framework(fw).StreamID
+}
+
+// waitResubscribed waits until fob holds a subscription other than old.
+func (e *env) waitResubscribed(fw mesos.FrameworkID, old string, d time.Duration) string {
+	e.t.Helper()
+	var cur string
+	e.eventually(d, "fob subscribes again", func() error {
+		if cur = e.stream(fw); cur == "" || cur == old {
+			return errors.New("still on the old subscription or none")
+		}
+		return nil
+	})
+	return cur
+}
+
+// startWith starts fob, registers n functions and waits until they run.
+func (e *env) startWith(n int) map[string]string {
+	e.t.Helper()
+	e.startServer()
+	want := map[string]string{}
+	for i := 0; i < n; i++ {
+		r := fmt.Sprintf("f%d-v1", i)
+		want[e.register(r)] = r
+	}
+	e.settle(want)
+	return want
+}
+
+// TestStreamDropped breaks fob's subscription connection three times, as
+// a network failure does. fob must re-subscribe with its framework id
+// (backing off), keep its tasks, reconcile, get the functions registered
+// meanwhile running, and fail no call: calls never need the master.
+// Conformance: 73, 90, 94, 95, 108.
+func TestStreamDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	want := e.startWith(2)
+	fw := e.frameworkID()
+	before := e.taskIDs()
+	calls := e.streamCalls(want)
+	for i := 0; i < 3; i++ {
+		if i == 1 {
+			// A function whose launch is under way when the stream
+			// breaks: its updates reach the agent while fob is away
+			// and are resent when it is back.
+			r := "late-v1"
+			want[e.register(r)] = r
+			e.eventually(10*time.Second, "the late function is launched", func() error {
+				for id, res := range want {
+					if res == r && len(e.liveTasks(id)) == 0 {
+						return errors.New("no task yet")
+					}
+				}
+				return nil
+			})
+		}
+		old := e.stream(fw)
+		must(t, e.cluster.Master.DropStream(fw))
+		e.waitResubscribed(fw, old, 20*time.Second)
+	}
+	e.settle(want)
+	calls.finish(t)
+	after := e.taskIDs()
+	for _, id := range before {
+		if !slices.Contains(after, id) {
+			t.Errorf("task %s was replaced across the disconnections (now %v)", id, after)
+		}
+	}
+}
+
+// TestStreamFrozen freezes fob's subscription: the connection stays open
+// but nothing arrives, not even heartbeats. Only fob's heartbeat watchdog
+// can notice; its new SUBSCRIBE fails the frozen stream over on the master.
+// Tasks stay, calls keep working.
+// Conformance: 92, 100, 101, 102.
+func TestStreamFrozen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	want := e.startWith(2)
+	fw := e.frameworkID()
+	before := e.taskIDs()
+	calls := e.streamCalls(want)
+	old := e.stream(fw)
+	must(t, e.cluster.Master.FreezeStream(fw))
+	e.waitResubscribed(fw, old, 20*time.Second)
+	r := "after-freeze-v1"
+	want[e.register(r)] = r
+	e.settle(want)
+	calls.finish(t)
+	if after := e.taskIDs(); !containsAll(after, before) {
+		t.Errorf("tasks were replaced across the frozen stream: before %v, after %v", before, after)
+	}
+}
+
+// TestMasterRedirectsThenUnavailable puts fob behind a master that is not
+// the leader: fob is configured with a standby's address, which answers
+// every request with 307 to the leader, as Mesos does. Then the leader
+// itself redirects to the standby (leadership in flux) and drops fob's
+// stream, and then no master leads and both answer 503 for a while. fob
+// must follow the leader for every call, not just for SUBSCRIBE, back off
+// while there is none, and end up subscribed with its tasks intact; calls
+// to functions never fail.
+// Conformance: 31, 103, 104, 108.
+func TestMasterRedirectsThenUnavailable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	leader := strings.TrimPrefix(e.cluster.URL(), "http://")
+	var noLeader atomic.Bool
+	var redirected, refused atomic.Int64
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if noLeader.Load() {
+			refused.Add(1)
+			http.Error(w, "No leader elected", http.StatusServiceUnavailable)
+			return
+		}
+		redirected.Add(1)
+		w.Header().Set("Location", "//"+leader+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(standby.Close)
+	e.cfg.Scheduler.MasterURL = standby.URL
+	want := e.startWith(2)
+	fw := e.frameworkID()
+	before := e.taskIDs()
+	calls := e.streamCalls(want)
+
+	// Leadership in flux: the leader points at the standby, which points
+	// back. The stream drops, so fob must subscribe again and cannot.
+	old := e.stream(fw)
+	e.cluster.Master.SetRedirect(strings.TrimPrefix(standby.URL, "http://"))
+	must(t, e.cluster.Master.DropStream(fw))
+	seen := redirected.Load()
+	e.eventually(20*time.Second, "fob retries against the redirect loop", func() error {
+		if redirected.Load() < seen+2 {
+			return errors.New("fob has not come back to the standby twice")
+		}
+		return nil
+	})
+	// No leader at all.
+	e.cluster.Master.SetRedirect("")
+	e.cluster.Master.SetUnavailable(true)
+	noLeader.Store(true)
+	e.eventually(20*time.Second, "fob retries while no master leads", func() error {
+		if refused.Load() < 2 {
+			return errors.New("fob has not asked the standby twice")
+		}
+		return nil
+	})
+	if e.cluster.Master.Framework(fw).Connected {
+		t.Fatal("fob is subscribed while no master leads")
+	}
+	noLeader.Store(false)
+	e.cluster.Master.SetUnavailable(false)
+
+	e.waitResubscribed(fw, old, 30*time.Second)
+	// Launching needs ACCEPT calls, which must reach the leader too.
+	r := "after-election-v1"
+	want[e.register(r)] = r
+	e.settle(want)
+	calls.finish(t)
+	if after := e.taskIDs(); !containsAll(after, before) {
+		t.Errorf("tasks were replaced: before %v, after %v", before, after)
+	}
+}
+
+// TestMasterRestart wipes the master's memory (a master failover): every
+// framework, offer and task record is gone and the agents re-register a
+// few seconds later; until then reconciliation about their tasks gets no
+// answer. fob must re-subscribe with its id, keep asking, adopt its tasks
+// when the agents are back and launch no duplicate meanwhile.
+// Conformance: 18, 46, 89, 90, 99.
+func TestMasterRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	want := e.startWith(2)
+	fw := e.frameworkID()
+	before := e.taskIDs()
+	calls := e.streamCalls(want)
+	e.cluster.Master.Restart(3 * time.Second)
+	e.waitResubscribed(fw, "", 20*time.Second)
+	r := "after-restart-v1"
+	want[e.register(r)] = r
+	e.settle(want)
+	calls.finish(t)
+	if after := e.taskIDs(); !containsAll(after, before) {
+		t.Errorf("tasks were replaced across the master restart: before %v, after %v", before, after)
+	}
+}
+
+// containsAll reports whether every element of sub is in set.
+func containsAll(set, sub []string) bool {
+	for _, s := range sub {
+		if !slices.Contains(set, s) {
+			return false
+		}
+	}
+	return true
+}
