@@ -148,7 +148,7 @@ func BenchmarkProxyForward(b *testing.B) {
 	ts := benchExecutor(b)
 	p := newProxy()
 	rt := &route{fn: &state.Function{ID: "f", Version: 1, Limits: state.Limits{Timeout: time.Second}}}
-	ep := &endpoint{taskID: "t", base: ts.URL, version: 1}
+	ep := &endpoint{taskID: "t", base: ts.URL, addr: strings.TrimPrefix(ts.URL, "http://"), version: 1}
 	rt.endpoints = []*endpoint{ep}
 	body := []byte(`{"a":1,"b":2}`)
 	b.Run("sequential", func(b *testing.B) {
