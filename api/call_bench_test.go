@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,19 +100,81 @@ func BenchmarkRouteLookup(b *testing.B) {
 	}
 }
 
-// BenchmarkRouteRebuild is the cost of one rebuild of the route index,
-// paid on every change to functions, tasks or statuses.
+// BenchmarkRouteLookupRandom is BenchmarkRouteLookup in random order, as
+// calls come: at 10,000 functions it measures cache misses, which ids
+// looked up in the order they were stored hide.
+func BenchmarkRouteLookupRandom(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("functions=%d", n), func(b *testing.B) {
+			r, ids := benchRoutes(b, n)
+			order := rand.Perm(len(ids))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				rt, _ := r.lookup(ids[order[i%len(ids)]])
+				if rt == nil || rt.pick(nil) == nil {
+					b.Fatal("no route")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkRouteRebuild is the cost of building the whole route index from
+// the store, as it is built once at start.
 func BenchmarkRouteRebuild(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
 		b.Run(fmt.Sprintf("functions=%d", n), func(b *testing.B) {
 			r, _ := benchRoutes(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := r.rebuild(); err != nil {
+				if _, err := buildTable(r.store.Snapshot(), r.table.Load()); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRouteUpdate is the cost of one change to the route index, paid
+// on every write to functions, tasks or statuses: "instance", an instance
+// stops or starts running (most writes), must not grow with the number of
+// functions; "function", a function is registered or deleted, copies the
+// index's map of ids.
+func BenchmarkRouteUpdate(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		r, ids := benchRoutes(b, n)
+		running, err := r.store.Task(nil, "fob."+ids[n/2]+".v1.x")
+		if err != nil {
+			b.Fatal(err)
+		}
+		starting := running.Copy()
+		starting.State = state.TaskStarting
+		extra := &state.Function{ID: "ffffffff-0000-4000-8000-000000000000", Language: "python", Version: 1}
+		cases := []struct {
+			name string
+			do   [2]state.Changes
+		}{
+			{"instance", [2]state.Changes{
+				{Tasks: map[string]state.Change[state.Task]{running.ID: {Before: running, After: starting}}},
+				{Tasks: map[string]state.Change[state.Task]{running.ID: {Before: starting, After: running}}},
+			}},
+			{"function", [2]state.Changes{
+				{Functions: map[string]state.Change[state.Function]{extra.ID: {After: extra}}},
+				{Functions: map[string]state.Change[state.Function]{extra.ID: {Before: extra}}},
+			}},
+		}
+		for _, c := range cases {
+			b.Run(fmt.Sprintf("change=%s/functions=%d", c.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					r.update(c.do[i%2])
+					i++
+				}
+			})
+		}
 	}
 }
 

@@ -31,12 +31,12 @@ func (r *routes) awaitIndex(cond func(*routeTable) bool) bool {
 // indexed reports whether the table routes version v (or newer) of id.
 func indexed(id string, v uint64) func(*routeTable) bool {
 	return func(t *routeTable) bool {
-		rt := t.byID[id]
+		rt := t.get(id)
 		return rt != nil && rt.fn.Version >= v
 	}
 }
 
 // unindexed reports whether the table no longer routes id.
 func unindexed(id string) func(*routeTable) bool {
-	return func(t *routeTable) bool { return t.byID[id] == nil }
+	return func(t *routeTable) bool { return t.get(id) == nil }
 }

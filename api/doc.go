@@ -3,7 +3,7 @@
 // the executors that host running instances.
 //
 // The call path never touches the Mesos master and never writes state: it
-// resolves a function through an in-memory route index that a watch on the
-// state store keeps current, picks the instance with the fewest calls in
+// resolves a function through an in-memory route index that the state
+// store's published changes keep current, one function at a time, picks the instance with the fewest calls in
 // flight, and passes the executor's answer through byte for byte.
 package api

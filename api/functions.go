@@ -139,14 +139,14 @@ func validFunctionName(s string) bool {
 // handleStats lists functions in the seed's shape: {"functions": [ids]}.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	t := s.routes.table.Load()
-	ids := make([]string, 0, len(t.byID))
+	ids := []string{}
 	running := 0
-	for id, rt := range t.byID {
+	t.each(func(id string, rt *route) {
 		ids = append(ids, id)
 		if len(rt.endpoints) > 0 {
 			running++
 		}
-	}
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"functions": ids, "count": len(ids), "running": running})
 }
 

@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	memdb "github.com/hashicorp/go-memdb"
-
 	"github.com/fob-project/fob/state"
 )
 
@@ -27,132 +25,76 @@ type endpoint struct {
 	inFlight atomic.Int64
 }
 
-// route is everything the call path needs to know about one function.
+// route is everything the call path needs to know about one function. A
+// published route is never changed: an update stores a new one.
 type route struct {
+	// fn is nil while the index holds a status or tasks of a function
+	// that is not registered (any more); lookups never return such a
+	// route.
 	fn        *state.Function
 	status    *state.FunctionStatus // nil until the scheduler has looked
-	endpoints []*endpoint
+	endpoints []*endpoint           // ordered by task id
 }
 
-// routeTable is an immutable snapshot; readers load it without locks.
-type routeTable struct {
-	byID   map[string]*route
-	byName map[string]*route
-	// changed is closed when a newer table replaces this one, waking calls
-	// that wait for a function to start.
-	changed chan struct{}
-}
-
-// routes keeps a route table current by watching the state store. It is
-// the only writer of the table; every reader sees a consistent snapshot.
+// routes keeps a route table current by following the state store's
+// changes. It is the only writer of the table.
 type routes struct {
 	store *state.Store
 	log   *slog.Logger
+	watch *state.Watch
 	table atomic.Pointer[routeTable]
 }
 
 func newRoutes(store *state.Store, log *slog.Logger) *routes {
 	r := &routes{store: store, log: log}
-	r.table.Store(&routeTable{byID: map[string]*route{}, byName: map[string]*route{}, changed: make(chan struct{})})
-	if _, err := r.rebuild(); err != nil {
+	w, snap := store.Watch(state.WatchFunctions | state.WatchTasks | state.WatchStatuses)
+	r.watch = w
+	t, err := buildTable(snap, nil)
+	if err != nil {
+		// Start empty: the changes that follow still fill the index,
+		// and a request for a function it lacks asks the store.
 		log.Error("build routes", "err", err)
+		t = &routeTable{}
 	}
+	t.changed = make(chan struct{})
+	r.table.Store(t)
 	return r
 }
 
-// run rebuilds the table each time functions, tasks or statuses change,
-// until ctx ends. Bursts of changes are folded into one rebuild.
+// run applies the store's changes to the table until ctx ends. Bursts of
+// changes fold into one update.
 func (r *routes) run(ctx context.Context) {
+	defer r.watch.Close()
 	for {
-		ws, err := r.rebuild()
-		if err != nil {
-			r.log.Error("build routes", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
-		if err := ws.WatchCtx(ctx); err != nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-r.watch.Ready():
 		}
+		r.update(r.watch.Take())
 	}
+}
+
+// update applies changes, publishes the resulting table and wakes whoever
+// waits on the old one.
+func (r *routes) update(c state.Changes) {
+	if c.Len() == 0 {
+		return
+	}
+	old := r.table.Load()
+	next := old.apply(c)
+	next.changed = make(chan struct{})
+	r.table.Store(next)
+	close(old.changed)
 }
 
 // lookup resolves a function by id or name.
 func (r *routes) lookup(ref string) (*route, *routeTable) {
 	t := r.table.Load()
-	if rt, ok := t.byID[ref]; ok {
+	if rt := t.get(ref); rt != nil {
 		return rt, t
 	}
-	return t.byName[ref], t
-}
-
-func (r *routes) rebuild() (memdb.WatchSet, error) {
-	ws := memdb.NewWatchSet()
-	fns, err := r.store.Functions(ws)
-	if err != nil {
-		return nil, err
-	}
-	tasks, err := r.store.Tasks(ws)
-	if err != nil {
-		return nil, err
-	}
-	statuses, err := r.store.Statuses(ws)
-	if err != nil {
-		return nil, err
-	}
-	old := r.table.Load()
-	next := &routeTable{
-		byID:    make(map[string]*route, len(fns)),
-		byName:  map[string]*route{},
-		changed: make(chan struct{}),
-	}
-	for _, f := range fns {
-		rt := &route{fn: f}
-		next.byID[f.ID] = rt
-		if f.Name != "" {
-			next.byName[f.Name] = rt
-		}
-	}
-	for _, st := range statuses {
-		if rt, ok := next.byID[st.FunctionID]; ok {
-			rt.status = st
-		}
-	}
-	for _, t := range tasks {
-		rt, ok := next.byID[t.FunctionID]
-		if !ok || t.State != state.TaskRunning || t.Port == 0 {
-			continue
-		}
-		rt.endpoints = append(rt.endpoints, r.endpointFor(old, t))
-	}
-	r.table.Store(next)
-	close(old.changed)
-	return ws, nil
-}
-
-// endpointFor reuses the previous table's endpoint for the same task so
-// its in-flight count survives a rebuild.
-func (r *routes) endpointFor(old *routeTable, t *state.Task) *endpoint {
-	if prev, ok := old.byID[t.FunctionID]; ok {
-		for _, ep := range prev.endpoints {
-			if ep.taskID == t.ID {
-				return ep
-			}
-		}
-	}
-	return &endpoint{
-		taskID:  t.ID,
-		base:    "http://" + hostPort(t.Host, t.Port),
-		addr:    hostPort(t.Host, t.Port),
-		host:    t.Host,
-		port:    t.Port,
-		agentID: t.AgentID,
-		version: t.Version,
-		secret:  t.Secret,
-	}
+	return t.named(ref), t
 }
 
 // pick returns the endpoint with the fewest calls in flight, preferring

@@ -48,6 +48,8 @@ type fob struct {
 	log     *bytes.Buffer
 	extra   []string
 	exited  chan struct{}
+	// token, when set, goes with every request of do as a bearer token.
+	token string
 }
 
 func freeAddr(t *testing.T) string {
@@ -72,7 +74,13 @@ func agentPorts() []string {
 // answers.
 func startFob(t *testing.T, extra ...string) *fob {
 	t.Helper()
-	f := &fob{t: t, dataDir: t.TempDir(), addr: freeAddr(t), extra: append(agentPorts(), extra...)}
+	return startFobIn(t, t.TempDir(), extra...)
+}
+
+// startFobIn is startFob with the data dir given.
+func startFobIn(t *testing.T, dataDir string, extra ...string) *fob {
+	t.Helper()
+	f := &fob{t: t, dataDir: dataDir, addr: freeAddr(t), extra: append(agentPorts(), extra...)}
 	f.start()
 	t.Cleanup(func() {
 		f.stop()
@@ -166,6 +174,9 @@ func (f *fob) do(method, path, contentType string, body io.Reader) response {
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if f.token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fob-project/fob/executor/funclog"
@@ -21,10 +23,17 @@ const (
 	EnvCodec = "FOB_EXECUTOR_CODEC"
 	// EnvLogMaxBytes bounds each of the function's two log files.
 	EnvLogMaxBytes = "FOB_EXECUTOR_LOG_MAX_BYTES"
+	// EnvWorkerNice is the workers' nice value, 0 to 19 (see
+	// worker.SetNice); set where the executor shares its cgroups with
+	// them.
+	EnvWorkerNice = "FOB_EXECUTOR_WORKER_NICE"
 	// EnvCgroupMemory is the executor's memory cgroup directory, set by an
 	// agent that made it (fob's embedded one does); without it the
 	// executor looks in /proc/self.
 	EnvCgroupMemory = "FOB_CGROUP_MEMORY"
+	// EnvCgroupPids is the executor's pids cgroup directory, set by an
+	// agent that made it (fob's embedded one does).
+	EnvCgroupPids = "FOB_CGROUP_PIDS"
 )
 
 // Defaults for a zero Config.
@@ -57,6 +66,40 @@ type Config struct {
 	// CgroupMemory is the memory cgroup to read OOM kills from; empty
 	// means the executor's own, found through /proc/self.
 	CgroupMemory string
+	// CgroupPids is the pids cgroup the executor shares with its
+	// workers, if the agent made one; see WorkerProcesses.
+	CgroupPids string
+	// WorkerNice is the nice value workers start with, 0 to 19.
+	WorkerNice int
+}
+
+// executorThreads is what an executor keeps of its pids limit for its own
+// threads. The Go runtime ends the process when it cannot start a thread,
+// so a function that forks until the limit must meet its own limit first.
+const executorThreads = 32
+
+// WorkerProcesses is how many processes and threads an executor and its
+// workers may have together before a worker's fork fails: the pids
+// cgroup's limit less executorThreads, so that the executor can always
+// start the threads it needs. 0 means no limit (no pids cgroup known, or
+// none set).
+func (c Config) WorkerProcesses() (int, error) {
+	if c.CgroupPids == "" {
+		return 0, nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.CgroupPids, "pids.max"))
+	if err != nil {
+		return 0, fmt.Errorf("read pids limit: %w", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "max" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("read pids limit %s: %w", v, err)
+	}
+	return max(n-executorThreads, 1), nil
 }
 
 // ConfigFromEnv builds a Config from the process environment as the Mesos
@@ -66,13 +109,21 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("executor config: %w", err)
 	}
-	cfg := Config{Config: mc, Bind: os.Getenv(EnvBind), Codec: os.Getenv(EnvCodec), CgroupMemory: os.Getenv(EnvCgroupMemory)}
+	cfg := Config{Config: mc, Bind: os.Getenv(EnvBind), Codec: os.Getenv(EnvCodec),
+		CgroupMemory: os.Getenv(EnvCgroupMemory), CgroupPids: os.Getenv(EnvCgroupPids)}
 	if v := os.Getenv(EnvLogMaxBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
 			return Config{}, fmt.Errorf("executor config: %s=%q: want a positive number of bytes", EnvLogMaxBytes, v)
 		}
 		cfg.LogMaxBytes = n
+	}
+	if v := os.Getenv(EnvWorkerNice); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 19 {
+			return Config{}, fmt.Errorf("executor config: %s=%q: want a nice value from 0 to 19", EnvWorkerNice, v)
+		}
+		cfg.WorkerNice = n
 	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {

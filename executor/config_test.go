@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ func setMesosEnv(t *testing.T, extra map[string]string) {
 		EnvCodec:                               "",
 		EnvLogMaxBytes:                         "",
 		EnvCgroupMemory:                        "",
+		EnvWorkerNice:                          "",
+		EnvCgroupPids:                          "",
 	}
 	for k, v := range extra {
 		base[k] = v
@@ -67,6 +71,18 @@ func TestConfigFromEnv(t *testing.T) {
 		}, ""},
 		{"bad log bound", map[string]string{EnvLogMaxBytes: "5MB"}, nil, EnvLogMaxBytes},
 		{"negative log bound", map[string]string{EnvLogMaxBytes: "-1"}, nil, EnvLogMaxBytes},
+		{"worker nice", map[string]string{EnvWorkerNice: "19"}, func(t *testing.T, c Config) {
+			if c.WorkerNice != 19 {
+				t.Errorf("WorkerNice = %d, want 19", c.WorkerNice)
+			}
+		}, ""},
+		{"default worker nice", nil, func(t *testing.T, c Config) {
+			if c.WorkerNice != 0 {
+				t.Errorf("WorkerNice = %d, want 0", c.WorkerNice)
+			}
+		}, ""},
+		{"worker nice out of range", map[string]string{EnvWorkerNice: "20"}, nil, EnvWorkerNice},
+		{"worker nice not a number", map[string]string{EnvWorkerNice: "low"}, nil, EnvWorkerNice},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,5 +99,32 @@ func TestConfigFromEnv(t *testing.T) {
 			}
 			c.check(t, cfg)
 		})
+	}
+}
+
+func TestWorkerProcesses(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		pidsMax string // "" for no pids.max file
+		cgroup  string
+		want    int
+		wantErr bool
+	}{
+		{"320\n", dir, 320 - executorThreads, false},
+		{"16\n", dir, 1, false},
+		{"max\n", dir, 0, false},
+		{"", "", 0, false},
+		{"", dir, 0, true},
+	} {
+		_ = os.Remove(filepath.Join(dir, "pids.max"))
+		if tc.pidsMax != "" {
+			if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(tc.pidsMax), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := Config{CgroupPids: tc.cgroup}.WorkerProcesses()
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("pids.max %q in %q: %d, %v; want %d (error %v)", tc.pidsMax, tc.cgroup, got, err, tc.want, tc.wantErr)
+		}
 	}
 }

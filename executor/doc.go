@@ -16,6 +16,14 @@
 //	KILL / SHUTDOWN / stop signal ─▶ refuse new calls, drain, kill workers
 //	  TASK_KILLED ─▶ exit once the agent acknowledges it (bounded by the grace period)
 //
+// A stem of the warm pool (a FunctionSpec with no function) starts its
+// workers without code and serves 503 until a scheduler MESSAGE hands it a
+// function (stem.go):
+//
+//	LAUNCH(stem spec) ─▶ STARTING, start waiting workers, listen ─▶ TASK_RUNNING {fob.stem}
+//	MESSAGE(FunctionSpec) ─▶ fetch, load frame to every worker, ready
+//	  TASK_RUNNING {fob.function_id, fob.version}    (load error ⇒ TASK_FAILED)
+//
 // Every UPDATE carries a fresh uuid and SOURCE_EXECUTOR and stays in the
 // unacknowledged set until the agent's ACKNOWLEDGED; a resubscription
 // hands the set back to the agent. A broken stream is resubscribed with

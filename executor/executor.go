@@ -159,6 +159,7 @@ func (e *Executor) abandonTask() {
 	if t != nil {
 		t.cancelLaunch()
 		<-t.launched
+		t.waitSpecialised()
 		t.teardown(0)
 	}
 }

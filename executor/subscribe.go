@@ -99,7 +99,8 @@ func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {
 		a := ev.GetAcknowledged()
 		e.acknowledged(a.GetTaskID(), a.GetUUID())
 	case executor.Event_MESSAGE:
-		e.log.Debug("message from the scheduler", "bytes", len(ev.GetMessage().GetData()))
+		// fob's scheduler sends one kind: the function a stem is to load.
+		e.message(ctx, ev.GetMessage().GetData())
 	case executor.Event_SHUTDOWN:
 		e.log.Info("agent asked the executor to shut down")
 		go e.shutdown(ctx, "the executor was shut down")

@@ -39,6 +39,12 @@ type task struct {
 	calls    *callserver.Server
 	server   *http.Server
 	logs     *funclog.Log
+	// stem is the spec the task was launched with while it is a stem of
+	// the warm pool that runs (stem.go); nil otherwise.
+	stem *fobpb.FunctionSpec
+	// specialised is closed when the specialisation a MESSAGE started has
+	// finished; nil until a MESSAGE names a function.
+	specialised chan struct{}
 }
 
 // launch starts the task on its own goroutine. The executor hosts a single
@@ -72,7 +78,9 @@ func (e *Executor) refuse(ctx context.Context, info mesos.TaskInfo, why string) 
 
 // start brings the function up: STARTING, fetch, load, serve, RUNNING. Any
 // failure is TASK_FAILED with a message the user can act on; a kill while
-// starting leaves the report to stop.
+// starting leaves the report to stop. A spec without a function starts a
+// stem instead (stem.go): warm workers without code, RUNNING labelled as a
+// stem, and a call server that answers 503 until a MESSAGE specialises it.
 func (e *Executor) start(ctx context.Context, t *task, info mesos.TaskInfo) {
 	defer close(t.launched)
 	spec := new(fobpb.FunctionSpec)
@@ -80,7 +88,12 @@ func (e *Executor) start(ctx context.Context, t *task, info mesos.TaskInfo) {
 		e.fail(ctx, t, fmt.Sprintf("decode FunctionSpec from the task data: %v", err))
 		return
 	}
-	t.log = t.log.With("function_id", spec.FunctionId)
+	stem := spec.FunctionId == ""
+	if stem {
+		t.log = t.log.With("stem", spec.Language)
+	} else {
+		t.log = t.log.With("function_id", spec.FunctionId)
+	}
 	e.update(ctx, t.id, mesos.TASK_STARTING, "", nil)
 
 	err := e.bringUp(t, spec)
@@ -88,6 +101,12 @@ func (e *Executor) start(ctx context.Context, t *task, info mesos.TaskInfo) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.launchCtx.Err() == nil && !t.terminal {
+			if stem {
+				t.stem = spec
+				e.update(ctx, t.id, mesos.TASK_RUNNING, "", nil, fobpb.StemLabel(spec.Language))
+				t.log.Info("stem ready", "port", spec.Port, "workers", t.pool.Size())
+				return
+			}
 			t.calls.SetReady(true)
 			e.update(ctx, t.id, mesos.TASK_RUNNING, "", nil)
 			t.log.Info("function ready", "port", spec.Port, "workers", t.pool.Size())
@@ -97,17 +116,24 @@ func (e *Executor) start(ctx context.Context, t *task, info mesos.TaskInfo) {
 	if t.launchCtx.Err() != nil {
 		return // killed while starting; stop reports TASK_KILLED
 	}
+	e.failStart(ctx, t, t.log, err)
+}
+
+// failStart reports why a function (or a stem) could not start: a load
+// error carries the label that tells fob's scheduler not to retry.
+func (e *Executor) failStart(ctx context.Context, t *task, log *slog.Logger, err error) {
 	var le *worker.LoadError
 	if errors.As(err, &le) {
-		t.log.Info("function failed to load", "error", le.Error())
+		log.Info("function failed to load", "error", le.Error())
 		e.fail(ctx, t, le.Error(), fobpb.LoadFailureLabel())
 		return
 	}
-	t.log.Warn("function failed to start", "error", err)
+	log.Warn("function failed to start", "error", err)
 	e.fail(ctx, t, err.Error())
 }
 
 // bringUp does the work of start, leaving what it built in t for teardown.
+// For a stem it fetches nothing and starts the workers waiting for code.
 func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	ctx := t.launchCtx
 	if spec.Port == 0 || spec.Port > 65535 {
@@ -117,11 +143,23 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	if !ok {
 		return fmt.Errorf("unknown language %q (known: %v)", spec.Language, sandbox.Names())
 	}
-	code, err := e.fetcher.fetch(ctx, spec.CodeUrl, spec.Secret, spec.CodeDigest)
-	if err != nil {
-		return err
+	stem := spec.FunctionId == ""
+	env := workerEnv()
+	var code []byte
+	if stem {
+		if len(d.WaitCommand) == 0 {
+			return fmt.Errorf("language %q has no warm pool: its driver cannot start a worker without code", spec.Language)
+		}
+	} else {
+		var err error
+		if code, err = e.fetcher.fetch(ctx, spec.CodeUrl, spec.Secret, spec.CodeDigest); err != nil {
+			return err
+		}
+		for k, v := range functionEnv(spec.FunctionId, spec.Name) {
+			env = append(env, k+"="+v)
+		}
 	}
-	cmd, logs, err := prepareSandbox(e.cfg.Sandbox, d, code, workerEnv(spec.FunctionId, spec.Name), e.cfg.LogMaxBytes, t.log)
+	cmd, logs, err := prepareSandbox(e.cfg.Sandbox, d, code, env, e.cfg.LogMaxBytes, t.log)
 	if err != nil {
 		return err
 	}
@@ -130,16 +168,14 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	t.mu.Unlock()
 
 	limits := spec.GetLimits()
-	timeout := time.Duration(limits.GetTimeoutMs()) * time.Millisecond
-	if timeout <= 0 {
-		timeout = worker.DefaultCallTimeout
-	}
+	timeout := callTimeout(limits)
 	pool, err := worker.Start(ctx, worker.Config{
 		Command:       cmd,
 		Size:          int(limits.GetConcurrency()),
 		CallTimeout:   timeout,
 		OOMKills:      e.oomCounter(t.log),
 		MemoryLimitMB: int(limits.GetMemoryMb()),
+		Waiting:       stem,
 	}, t.log)
 	if err != nil {
 		return err
@@ -148,6 +184,8 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 	t.pool = pool
 	t.mu.Unlock()
 
+	// A stem listens at once too: its port is taken now, not when a
+	// function is waiting for it, and it answers 503 until it has one.
 	addr := net.JoinHostPort(e.cfg.Bind, strconv.Itoa(int(spec.Port)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -164,6 +202,14 @@ func (e *Executor) bringUp(t *task, spec *fobpb.FunctionSpec) error {
 		}
 	}()
 	return nil
+}
+
+// callTimeout is the per-call deadline of a function's limits.
+func callTimeout(limits *fobpb.Limits) time.Duration {
+	if d := time.Duration(limits.GetTimeoutMs()) * time.Millisecond; d > 0 {
+		return d
+	}
+	return worker.DefaultCallTimeout
 }
 
 // fail reports the task as failed and ends the executor once the agent
@@ -190,6 +236,7 @@ func (e *Executor) kill(ctx context.Context, taskID string) {
 func (e *Executor) stop(ctx context.Context, t *task, state mesos.TaskState, msg string, reason *mesos.TaskStatus_Reason) {
 	t.cancelLaunch()
 	<-t.launched
+	t.waitSpecialised()
 	t.teardown(min(e.cfg.ExecutorShutdownGracePeriod/2, maxDrain))
 	e.terminate(ctx, t, state, msg, reason)
 }

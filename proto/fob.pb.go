@@ -25,6 +25,11 @@ const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
 // FunctionSpec travels in TaskInfo.data. It tells the executor which function
 // to load, where to fetch its code, and the limits it must enforce.
+//
+// A spec without function_id launches a stem of the warm pool: the executor
+// starts the language's workers without code and waits. The scheduler later
+// specialises it with a scheduler MESSAGE whose data is the full FunctionSpec
+// of the function, for the same task_id, secret and port.
 type FunctionSpec struct {
 	FunctionId string `protobuf:"bytes,1,opt,name=function_id,json=functionId,proto3" json:"function_id,omitempty"`
 	Version    uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`

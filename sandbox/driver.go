@@ -26,6 +26,11 @@ type Driver struct {
 	// Command is the worker's argv. "{shim}" and "{code}" are replaced with
 	// the paths of the shim and of the function's code.
 	Command []string
+	// WaitCommand is the worker's argv in waiting mode, for stems of the
+	// warm pool: the worker starts without code, says it is waiting, and
+	// loads the code a load frame names (see executor/worker). "{shim}" is
+	// replaced as in Command. Empty: the language has no warm pool.
+	WaitCommand []string
 }
 
 var (

@@ -43,6 +43,12 @@ type Config struct {
 	ExecutorURIs []mesos.CommandInfo_URI
 	// ExecutorEnv is set in the executor's environment.
 	ExecutorEnv map[string]string
+
+	// WarmPool is how many stems fob keeps ready per language: executors
+	// launched with warm workers and no function, which a registration
+	// specialises without waiting for an offer (warm.go). Each holds an
+	// instance's default resources. 0 turns the warm pool off.
+	WarmPool int
 }
 
 // Per-instance defaults used when a function's limits are zero.
@@ -91,6 +97,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("scheduler config: API URL is required (executors fetch code from it)")
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	if c.WarmPool < 0 {
+		return c, fmt.Errorf("scheduler config: warm pool size %d is negative", c.WarmPool)
+	}
 	if c.Secret != "" && c.Principal == "" {
 		return c, errors.New("scheduler config: a secret needs a principal")
 	}

@@ -4,12 +4,15 @@
 //
 // All scheduler state belongs to one event-loop goroutine (Run). The
 // subscription runs in its own goroutine through mesos-go's controller, one
-// controller.Run per subscription, and hands every event to the loop and
-// waits for it to be handled, so an update is persisted before it is
-// acknowledged and a failed handler drops the subscription. Store changes
-// arrive through memdb watch channels; timers (re-subscription backoff,
-// reconciliation rounds, relaunch backoff, REVIVE pacing, KILL retries, the
-// heartbeat watchdog) are deadlines the loop keeps for itself.
+// controller.Run per subscription, and queues events for the loop (bounded).
+// The loop takes what is queued as one batch: its status updates are
+// persisted in one write, then each is acknowledged; an event it cannot
+// handle ends the subscription. Changes to functions arrive through a
+// state.Watch; the loop plans only the functions that changed or whose
+// tasks moved (convergeDirty), and every function once a minute. Timers
+// (re-subscription backoff, reconciliation rounds, relaunch backoff, REVIVE
+// pacing, KILL retries, the heartbeat watchdog) are deadlines the loop
+// keeps for itself.
 //
 // The durable truth lives in package state: tasks are written before the
 // ACCEPT that launches them, status updates before their ACKNOWLEDGE, and the
@@ -26,9 +29,13 @@
 //   - events.go: event dispatch, SUBSCRIBED and ERROR
 //   - updates.go: status updates, acknowledgements, function statuses
 //   - plan.go: desired versus actual, a pure function
-//   - converge.go: acting on the plan
+//   - converge.go: planning the functions that changed, acting on the plan
+//   - wants.go: the instances functions want, for packing offers
+//   - updatebatch.go: the writes of a batch of status updates
 //   - offers.go, fit.go: offers and fitting instances into them
-//   - taskinfo.go: the TaskInfo of an instance
+//   - taskinfo.go: the TaskInfo of an instance (or of a stem)
+//   - warm_plan.go, warm.go: the warm pool's stems in the plan, and handing
+//     a stem its function with a MESSAGE
 //   - statemap.go: the Mesos TaskState table
 //   - reconcile.go: task reconciliation
 //   - calls.go: calls to the master, REVIVE/SUPPRESS pacing

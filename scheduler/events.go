@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
@@ -19,6 +20,41 @@ const (
 // handleEvent handles one event of the subscription. A returned error
 // ends the subscription; Run then re-subscribes (or stops, see fatal).
 func (l *loop) handleEvent(ctx context.Context, e *scheduler.Event) error {
+	return l.handleEvents(ctx, []*scheduler.Event{e})
+}
+
+// handleEvents handles events of the subscription in order, as one batch:
+// runs of status updates are recorded together (one disk sync) and the
+// functions they touch are planned once, at the end. An error stops the
+// batch and ends the subscription, as in handleEvent.
+func (l *loop) handleEvents(ctx context.Context, evs []*scheduler.Event) error {
+	var updates []*mesos.TaskStatus
+	flush := func() {
+		if len(updates) > 0 {
+			l.onUpdates(ctx, updates)
+			updates = nil
+		}
+	}
+	for _, e := range evs {
+		if e.GetType() == scheduler.Event_UPDATE && l.subscribed {
+			l.lastEvent = l.now()
+			st := e.GetUpdate().GetStatus()
+			updates = append(updates, &st)
+			continue
+		}
+		flush()
+		if err := l.handleOne(ctx, e); err != nil {
+			return err
+		}
+	}
+	flush()
+	l.convergeDirty(ctx)
+	return nil
+}
+
+// handleOne handles one event other than a status update of a live
+// subscription.
+func (l *loop) handleOne(ctx context.Context, e *scheduler.Event) error {
 	l.lastEvent = l.now()
 	switch e.GetType() {
 	case scheduler.Event_SUBSCRIBED:
@@ -42,7 +78,7 @@ func (l *loop) handleEvent(ctx context.Context, e *scheduler.Event) error {
 		l.log.Debug("offer rescinded", "offer_id", e.GetRescind().OfferID.Value)
 	case scheduler.Event_UPDATE:
 		st := e.GetUpdate().GetStatus()
-		l.onUpdate(ctx, &st)
+		l.onUpdates(ctx, []*mesos.TaskStatus{&st})
 	case scheduler.Event_FAILURE:
 		f := e.GetFailure()
 		if f.ExecutorID != nil {

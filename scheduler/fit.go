@@ -101,10 +101,54 @@ func (p *pool) clone() *pool {
 	return c
 }
 
+// fits reports whether take(ds...) would succeed, without taking anything
+// or allocating: take may split a scalar over several slots, so the sums
+// decide. Packing asks a full offer about thousands of wanted instances.
+func (p *pool) fits(ds ...demand) bool {
+	var cpus, mem int64
+	ports := 0
+	for _, d := range ds {
+		cpus += max(toMilli(d.cpus), 0)
+		mem += max(toMilli(d.memMB), 0)
+		if d.port {
+			ports++
+		}
+	}
+	for _, s := range p.cpus {
+		cpus -= s.milli
+	}
+	for _, s := range p.mem {
+		mem -= s.milli
+	}
+	if cpus > 0 || mem > 0 {
+		return false
+	}
+	for _, s := range p.ports {
+		for _, rg := range s.ranges {
+			if ports <= 0 {
+				return true
+			}
+			if lo, hi := max(rg.Begin, 1), min(rg.End, math.MaxUint16); lo <= hi {
+				ports -= int(min(hi-lo+1, uint64(ports)))
+			}
+		}
+	}
+	return ports <= 0
+}
+
 // take removes each demand from the pool, all or nothing. It returns the
 // resources for each demand, in order, and the port picked (0 if none was
 // asked for).
 func (p *pool) take(ds ...demand) (out [][]mesos.Resource, port uint32, ok bool) {
+	if !p.fits(ds...) {
+		return nil, 0, false
+	}
+	return p.takeAll(ds)
+}
+
+// takeAll is take without the quick check: it works on a copy and keeps it
+// only if every demand was met.
+func (p *pool) takeAll(ds []demand) (out [][]mesos.Resource, port uint32, ok bool) {
 	c := p.clone()
 	out = make([][]mesos.Resource, len(ds))
 	for i, d := range ds {

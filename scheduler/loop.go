@@ -58,8 +58,23 @@ type loop struct {
 
 	// holds delays the relaunch of a failing function (per function).
 	holds map[string]time.Time
-	// planWake is when the earliest hold in the last plan expires.
+
+	// fnWatch follows the functions table: a changed function is planned
+	// again, alone (convergeDirty).
+	fnWatch *state.Watch
+	// dirty holds the ids of functions to plan again ("" for the warm
+	// pool's stems).
+	dirty map[string]struct{}
+	// wants is what the functions' last plans want launched; offers are
+	// packed from it.
+	wants *wantSet
+	// wakes is when a function must be planned again (a relaunch hold or
+	// another deadline of its plan ends), by function id, or wakeAll.
+	wakes map[string]time.Time
+	// planWake is the earliest of wakes.
 	planWake time.Time
+	// nextFull is when the next full converge is due.
+	nextFull time.Time
 	// killed remembers when each KILL was sent, to resend lost ones.
 	killed map[string]time.Time
 
@@ -106,7 +121,11 @@ func (l *loop) nextWake() time.Time {
 			wake = t
 		}
 	}
+	if len(l.dirty) > 0 {
+		return l.now()
+	}
 	consider(l.planWake)
+	consider(l.nextFull)
 	if l.endSession != nil {
 		consider(l.lastEvent.Add(missedHeartbeats * l.heartbeat))
 	}
@@ -143,5 +162,26 @@ func (l *loop) tick(ctx context.Context) {
 			l.startReconciliation(ctx)
 		}
 	}
-	l.converge(ctx)
+	if l.fullDue(now) {
+		l.converge(ctx)
+		return
+	}
+	l.convergeDirty(ctx)
+}
+
+// fullDue reports whether the periodic full converge is due, or a KILL
+// must be sent again: the plan lists tasks still to be killed, and a full
+// one is the plan that surely lists them.
+func (l *loop) fullDue(now time.Time) bool {
+	if !l.nextFull.IsZero() && !now.Before(l.nextFull) {
+		return true
+	}
+	if l.subscribed {
+		for _, at := range l.killed {
+			if !now.Before(at.Add(killRetry)) {
+				return true
+			}
+		}
+	}
+	return false
 }

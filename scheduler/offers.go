@@ -11,24 +11,51 @@ import (
 // onOffers launches as many wanted instances as the offers fit, one ACCEPT
 // per offer, and declines the rest at once: fob never holds offers, so
 // other frameworks are not starved and RESCIND never finds anything to
-// drop.
+// drop. Every task launched is recorded as staging before any ACCEPT is
+// sent, all in one write, so a crash after an ACCEPT still knows the task.
 func (l *loop) onOffers(ctx context.Context, offers []mesos.Offer) {
-	var wants []want
-	if p, err := l.plan(); err != nil {
-		l.log.Error("plan for offers; declining them", "err", err)
-	} else {
-		wants = p.wants
+	// Wants must reflect every change so far; the plans of the functions
+	// that changed are made now, the others' stand.
+	l.convergeDirty(ctx)
+	wants := l.wants.list()
+	type launchSet struct {
+		offer *mesos.Offer
+		tasks []mesos.TaskInfo
 	}
-	var declines []mesos.OfferID
+	var (
+		launches []launchSet
+		declines []mesos.OfferID
+		records  state.Batch
+	)
 	for i := range offers {
 		o := &offers[i]
-		tasks := l.pack(o, wants)
+		tasks, recs := l.pack(o, wants)
 		if len(tasks) == 0 {
 			declines = append(declines, o.ID)
 			continue
 		}
+		launches = append(launches, launchSet{o, tasks})
+		for _, t := range recs {
+			records.PutTask(t)
+		}
+	}
+	if err := l.store.Commit(&records); err != nil {
+		l.log.Error("record launches; declining the offers", "tasks", records.Len(), "err", err)
+		for _, ls := range launches {
+			declines = append(declines, ls.offer.ID)
+		}
+		launches = nil
+	} else {
+		// What pack used up is recorded now, and the plans would
+		// count it: they want only the rest.
+		for _, w := range wants {
+			l.wants.set(w)
+		}
+	}
+	for _, ls := range launches {
+		o := ls.offer
 		accept := calls.Accept(
-			calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID),
+			calls.OfferOperations{calls.OpLaunch(ls.tasks...)}.WithOffers(o.ID),
 		).With(l.refuseFilter())
 		if err := l.send(ctx, accept); err != nil {
 			// The tasks are recorded as staging; reconciliation after
@@ -36,10 +63,10 @@ func (l *loop) onOffers(ctx context.Context, offers []mesos.Offer) {
 			if ctx.Err() != nil {
 				return
 			}
-			l.log.Error("launch failed", "offer_id", o.ID.Value, "agent_id", o.AgentID.Value, "tasks", len(tasks), "err", err)
+			l.log.Error("launch failed", "offer_id", o.ID.Value, "agent_id", o.AgentID.Value, "tasks", len(ls.tasks), "err", err)
 			return
 		}
-		for _, ti := range tasks {
+		for _, ti := range ls.tasks {
 			l.log.Info("launching task", "task_id", ti.TaskID.Value, "offer_id", o.ID.Value,
 				"agent_id", o.AgentID.Value, "host", o.Hostname)
 		}
@@ -51,44 +78,58 @@ func (l *loop) onOffers(ctx context.Context, offers []mesos.Offer) {
 		}
 		l.log.Debug("declined offers", "offers", len(declines))
 	}
-	l.converge(ctx)
+	l.pace(ctx, l.wants.len() > 0)
 }
 
-// pack fits wanted instances into one offer, records each as a staging
-// task before it is launched (so a crash after the ACCEPT still knows the
-// task), and returns their TaskInfos. It decrements the counts in wants.
-func (l *loop) pack(o *mesos.Offer, wants []want) []mesos.TaskInfo {
+// pack fits wanted instances into one offer and returns their TaskInfos
+// and the staging tasks to record before they are launched. It decrements
+// the counts in wants.
+func (l *loop) pack(o *mesos.Offer, wants []want) ([]mesos.TaskInfo, []*state.Task) {
 	var tasks []mesos.TaskInfo
+	var recs []*state.Task
 	p := newPool(o, l.cfg.Role)
+	// Demands that did not fit: anything as big does not either. Most
+	// functions have the same limits, so a full offer is passed over
+	// quickly however many functions wait.
+	var tooBig []demand
 	for i := range wants {
 		w := &wants[i]
+		if w.count == 0 {
+			continue
+		}
+		d := taskDemand(w.fn)
+		if dominated(d, tooBig) {
+			continue
+		}
 		image, ok := l.image(w.fn.Language)
 		if !ok {
 			continue // the plan marks the function failed
 		}
 		for w.count > 0 {
-			rs, port, ok := p.take(taskDemand(w.fn), executorDemand)
+			rs, port, ok := p.take(d, executorDemand)
 			if !ok {
+				tooBig = append(tooBig, d)
 				break // a smaller function may still fit
 			}
-			ti, err := l.prepare(o, w.fn, image, port, rs[0], rs[1])
+			ti, t, err := l.prepare(o, w.fn, image, port, rs[0], rs[1])
 			if err != nil {
 				l.log.Error("prepare launch", "function_id", w.fn.ID, "offer_id", o.ID.Value, "err", err)
-				return tasks
+				return tasks, recs
 			}
 			tasks = append(tasks, ti)
+			recs = append(recs, t)
 			w.count--
 		}
 	}
-	return tasks
+	return tasks, recs
 }
 
-// prepare builds one instance's TaskInfo and records the task durably.
+// prepare builds one instance's TaskInfo and the staging task to record.
 func (l *loop) prepare(o *mesos.Offer, f *state.Function, image string, port uint32,
-	taskRes, execRes []mesos.Resource) (mesos.TaskInfo, error) {
+	taskRes, execRes []mesos.Resource) (mesos.TaskInfo, *state.Task, error) {
 	ln := launch{
 		fn:       f,
-		taskID:   newTaskID(f.ID, f.Version),
+		taskID:   taskIDFor(f), // a stem's for a stemFunction (warm pool)
 		secret:   newSecret(),
 		agentID:  o.AgentID.Value,
 		hostname: o.Hostname,
@@ -99,13 +140,14 @@ func (l *loop) prepare(o *mesos.Offer, f *state.Function, image string, port uin
 	}
 	ti, err := buildTaskInfo(l.cfg, ln)
 	if err != nil {
-		return mesos.TaskInfo{}, err
+		return mesos.TaskInfo{}, nil, err
 	}
 	now := l.now()
 	t := &state.Task{
 		ID:         ln.taskID,
 		FunctionID: f.ID,
 		Version:    f.Version,
+		Language:   f.Language,
 		AgentID:    ln.agentID,
 		ExecutorID: ln.taskID,
 		Host:       ln.hostname,
@@ -115,8 +157,15 @@ func (l *loop) prepare(o *mesos.Offer, f *state.Function, image string, port uin
 		LaunchedAt: now,
 		UpdatedAt:  now,
 	}
-	if err := l.store.PutTask(t); err != nil {
-		return mesos.TaskInfo{}, err
+	return ti, t, nil
+}
+
+// dominated reports whether d asks for at least as much as one of ds.
+func dominated(d demand, ds []demand) bool {
+	for _, b := range ds {
+		if d.cpus >= b.cpus && d.memMB >= b.memMB && (d.port || !b.port) {
+			return true
+		}
 	}
-	return ti, nil
+	return false
 }

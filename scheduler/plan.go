@@ -32,6 +32,8 @@ type planInput struct {
 	// hasDriver reports whether fob can run a language.
 	hasDriver func(language string) bool
 	now       time.Time
+	// warm configures the warm pool (warm_plan.go); zero turns it off.
+	warm warmInput
 }
 
 // plan is what it takes to converge actual state on desired state.
@@ -40,8 +42,13 @@ type plan struct {
 	kills        []*state.Task // tasks to KILL
 	forget       []string      // ended tasks to delete from state
 	statuses     []*state.FunctionStatus
-	dropStatuses []string  // statuses of deleted functions
-	wake         time.Time // when a held relaunch becomes due; zero if none
+	dropStatuses []string // statuses of deleted functions
+	// wake is when a held relaunch becomes due or a stem's specialisation
+	// times out; zero if never.
+	wake time.Time
+	// specialise hands running stems of the warm pool to functions that
+	// want instances (warm_plan.go); wants count them as served.
+	specialise []specialisation
 }
 
 // wanted is the number of instances the plan wants launched.
@@ -58,7 +65,12 @@ func (p plan) wanted() int {
 func makePlan(in planInput) plan {
 	var p plan
 	byFn := map[string][]*state.Task{}
+	var stems []*state.Task
 	for _, t := range in.tasks {
+		if t.IsStem() {
+			stems = append(stems, t) // warm pool: planned by planWarm
+			continue
+		}
 		byFn[t.FunctionID] = append(byFn[t.FunctionID], t)
 	}
 	known := map[string]bool{}
@@ -66,6 +78,8 @@ func makePlan(in planInput) plan {
 		known[f.ID] = true
 		planFunction(&p, in, f, byFn[f.ID])
 	}
+	// warm pool: serves the wants just made with stems, then refills.
+	planWarm(&p, in, stems, byFn)
 	// Tasks and statuses of deleted functions go away.
 	fnIDs := make([]string, 0, len(byFn))
 	for id := range byFn {
@@ -97,6 +111,12 @@ func planFunction(p *plan, in planInput, f *state.Function, tasks []*state.Task)
 	var cur, old, ended []*state.Task
 	running := 0
 	for _, t := range tasks {
+		if specialisationExpired(p, t, in.now) {
+			// warm pool: the stem never said it loaded f (a lost
+			// MESSAGE); it is replaced like a dead instance.
+			p.kills = append(p.kills, t)
+			continue
+		}
 		switch {
 		case t.State.Terminal():
 			ended = append(ended, t)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fob-project/fob/sandbox"
 	"github.com/fob-project/fob/state"
-	memdb "github.com/hashicorp/go-memdb"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
@@ -82,31 +81,19 @@ func newCaller(cfg Config) calls.Caller {
 // another instance took over the framework.
 //
 // Run is the event loop: every piece of scheduler state is touched by this
-// goroutine only. The subscription goroutine hands it events and waits for
-// them to be handled.
+// goroutine only. The subscription goroutine queues events for it (up to
+// eventQueue); the loop takes whatever is queued as one batch, so a burst
+// of status updates costs one disk sync, not one each.
 func (s *Scheduler) Run(ctx context.Context) error {
 	l := newLoop(s.cfg, s.store, s.caller, s.log)
-	deliveries := make(chan delivery)
+	defer l.fnWatch.Close()
+	deliveries := make(chan delivery, eventQueue)
 
 	var (
 		sess        *session
 		attempts    int // subscriptions since the last SUBSCRIBED
 		subscribeAt = time.Now()
-		watchCh     <-chan error
-		stopWatch   = func() {}
 	)
-	defer func() { stopWatch() }()
-	// armWatch registers interest in the functions table before the loop
-	// reads it, so no change between the read and the wait is missed.
-	armWatch := func() {
-		stopWatch()
-		ws := memdb.NewWatchSet()
-		if _, err := s.store.Functions(ws); err != nil {
-			s.log.Error("watch functions", "err", err)
-		}
-		wctx, cancel := context.WithCancel(ctx)
-		watchCh, stopWatch = ws.WatchCh(wctx), cancel
-	}
 	// endSession cancels the subscription and, unless its end was
 	// already seen, waits for the subscription goroutine to finish.
 	endSession := func(ended bool) {
@@ -127,7 +114,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return ctx
 	}
 
-	armWatch()
 	l.converge(ctx)
 
 	timer := time.NewTimer(time.Hour)
@@ -149,20 +135,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 
 		case d := <-deliveries:
-			if d.sess != sess {
-				d.reply <- errors.New("event from an ended subscription")
-				continue
+			evs := takeEvents(d, deliveries, sess)
+			if len(evs) == 0 {
+				continue // from an ended subscription
 			}
-			d.reply <- l.handleEvent(sess.ctx, d.ev)
-			if l.fatal != nil {
-				endSession(false)
-				return l.fatal
+			if err := l.handleEvents(sess.ctx, evs); err != nil {
+				if l.fatal != nil {
+					endSession(false)
+					return l.fatal
+				}
+				sess.fail(err)
 			}
 			if l.subscribed {
 				attempts = 0
 			}
 
 		case err := <-sessDone:
+			if sess.err != nil {
+				err = sess.err
+			}
 			endSession(true)
 			if l.fatal != nil {
 				return l.fatal
@@ -174,9 +165,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.log.Warn("mesos subscription ended; re-subscribing",
 				"err", err, "retry_in", time.Until(subscribeAt).Round(time.Millisecond))
 
-		case <-watchCh:
-			armWatch()
-			l.converge(sessCtx())
+		case <-l.fnWatch.Ready():
+			l.convergeDirty(sessCtx())
 
 		case <-timer.C:
 			if sess == nil && !time.Now().Before(subscribeAt) {
@@ -204,18 +194,25 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(max(d, 0))
 }
 
-// newLoop returns the event loop's state with production dependencies.
+// newLoop returns the event loop's state with production dependencies. It
+// starts following the functions table at once: every function changed
+// from now on is planned again at the loop's next converge.
 func newLoop(cfg Config, store *state.Store, caller calls.Caller, log *slog.Logger) *loop {
+	w, _ := store.Watch(state.WatchFunctions)
 	return &loop{
-		cfg:    cfg,
-		store:  store,
-		caller: caller,
-		log:    log,
-		now:    time.Now,
-		rng:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		image:  driverImage,
-		holds:  map[string]time.Time{},
-		killed: map[string]time.Time{},
+		cfg:     cfg,
+		store:   store,
+		caller:  caller,
+		log:     log,
+		now:     time.Now,
+		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		image:   driverImage,
+		holds:   map[string]time.Time{},
+		killed:  map[string]time.Time{},
+		fnWatch: w,
+		dirty:   map[string]struct{}{},
+		wants:   newWantSet(),
+		wakes:   map[string]time.Time{},
 	}
 }
 

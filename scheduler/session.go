@@ -10,20 +10,56 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
 )
 
+// eventQueue bounds the events the subscription goroutine reads ahead of
+// the loop. Beyond it the goroutine waits, and so does the stream.
+const eventQueue = 1024
+
+// maxEventBatch bounds the events the loop handles as one batch.
+const maxEventBatch = 512
+
 // session is one subscription to the master: one SUBSCRIBE and the event
 // stream that follows, run by mesos-go's controller in its own goroutine.
 type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan error // receives controller.Run's result once
+	// err is why the loop ended the session (an event it could not
+	// handle); events still queued from it are dropped. Loop only.
+	err error
 }
 
-// delivery carries one event from the subscription goroutine to the loop;
-// the loop answers on reply once the event is handled.
+// fail ends the session because handling its events failed.
+func (sess *session) fail(err error) {
+	sess.err = err
+	sess.cancel()
+}
+
+// delivery carries one event from the subscription goroutine to the loop.
 type delivery struct {
-	sess  *session
-	ev    *scheduler.Event
-	reply chan error
+	sess *session
+	ev   *scheduler.Event
+}
+
+// takeEvents returns the events of first and of those queued behind it
+// that belong to sess, the live session, in order: up to maxEventBatch.
+// Events of ended sessions are dropped.
+func takeEvents(first delivery, queue <-chan delivery, sess *session) []*scheduler.Event {
+	var evs []*scheduler.Event
+	add := func(d delivery) {
+		if sess != nil && d.sess == sess && sess.err == nil {
+			evs = append(evs, d.ev)
+		}
+	}
+	add(first)
+	for n := 1; n < maxEventBatch; n++ {
+		select {
+		case d := <-queue:
+			add(d)
+		default:
+			return evs
+		}
+	}
+	return evs
 }
 
 // startSession subscribes in a new goroutine. Every session builds its
@@ -63,18 +99,12 @@ func (s *Scheduler) startSession(ctx context.Context, deliveries chan<- delivery
 	return sess, nil
 }
 
-// deliver hands e to the loop and waits until it is handled; an error ends
-// the subscription.
+// deliver queues e for the loop. It waits only while the queue is full;
+// the loop ends the session itself when an event cannot be handled.
 func (sess *session) deliver(ctx context.Context, deliveries chan<- delivery, e *scheduler.Event) error {
-	reply := make(chan error, 1)
 	select {
-	case deliveries <- delivery{sess: sess, ev: e, reply: reply}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-reply:
-		return err
+	case deliveries <- delivery{sess: sess, ev: e}:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -15,12 +15,13 @@ import (
 )
 
 // Label keys fob puts on its tasks; they make the Mesos UI readable and let
-// operators find a function's tasks.
+// operators find a function's tasks. The executor reads some of them back
+// on status updates, so they live in package proto.
 const (
-	labelFunctionID = "fob.function_id"
-	labelVersion    = "fob.version"
-	labelLanguage   = "fob.language"
-	labelName       = "fob.name"
+	labelFunctionID = fobpb.LabelFunctionID
+	labelVersion    = fobpb.LabelVersion
+	labelLanguage   = fobpb.LabelLanguage
+	labelName       = fobpb.LabelName
 )
 
 // launch is one instance fob decided to start in one offer.
@@ -76,21 +77,35 @@ const maxTaskIDFunctionPart = 200
 // newTaskID returns fob.<function id>.v<version>.<random>. Characters Mesos
 // refuses in ids (slashes, control characters) are replaced.
 func newTaskID(functionID string, version uint64) string {
-	fid := strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r <= ' ' || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, functionID)
+	fid := safeIDPart(functionID)
 	if len(fid) > maxTaskIDFunctionPart {
 		fid = fid[:maxTaskIDFunctionPart]
 	}
 	return fmt.Sprintf("fob.%s.v%d.%s", fid, version, randomHex(4))
 }
 
+// taskIDFor returns the id of a new task for f, or for a stem of the warm
+// pool when f is one (stemFunction): fob.stem.<language>.<random>.
+func taskIDFor(f *state.Function) string {
+	if isStemFunction(f) {
+		return fmt.Sprintf("fob.stem.%s.%s", safeIDPart(f.Language), randomHex(4))
+	}
+	return newTaskID(f.ID, f.Version)
+}
+
 // newSecret returns a fresh secret for one task's code fetch.
 func newSecret() string {
 	return randomHex(32)
+}
+
+// safeIDPart replaces the characters Mesos refuses in ids.
+func safeIDPart(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r <= ' ' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, s)
 }
 
 func randomHex(n int) string {
@@ -100,16 +115,22 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// functionSpec is what the executor needs to load f as task taskID.
+// functionSpec is what the executor needs to load f as task taskID. For a
+// stem it names no function and no code: the executor starts the
+// language's workers and waits for a MESSAGE with the spec of a function.
 func functionSpec(cfg Config, l launch) *fobpb.FunctionSpec {
 	lim := limitsOf(l.fn)
+	codeURL := ""
+	if !isStemFunction(l.fn) {
+		codeURL = cfg.APIURL + "/api/cs/" + l.fn.ID
+	}
 	return &fobpb.FunctionSpec{
 		FunctionId: l.fn.ID,
 		Version:    l.fn.Version,
 		Language:   l.fn.Language,
 		Name:       l.fn.Name,
 		TaskId:     l.taskID,
-		CodeUrl:    cfg.APIURL + "/api/cs/" + l.fn.ID,
+		CodeUrl:    codeURL,
 		Secret:     l.secret,
 		CodeDigest: l.fn.Digest,
 		Limits: &fobpb.Limits{
@@ -134,6 +155,7 @@ func buildTaskInfo(cfg Config, l launch) (mesos.TaskInfo, error) {
 	if display == "" {
 		display = l.fn.ID
 	}
+	name := "fob " + display + " v" + strconv.FormatUint(l.fn.Version, 10)
 	labels := []mesos.Label{
 		label(labelFunctionID, l.fn.ID),
 		label(labelVersion, strconv.FormatUint(l.fn.Version, 10)),
@@ -142,8 +164,15 @@ func buildTaskInfo(cfg Config, l launch) (mesos.TaskInfo, error) {
 	if l.fn.Name != "" {
 		labels = append(labels, label(labelName, l.fn.Name))
 	}
+	if isStemFunction(l.fn) {
+		// A stem of the warm pool: a function's name only once one
+		// specialises it, which Mesos' task name cannot follow.
+		display = "stem-" + l.fn.Language
+		name = "fob stem " + l.fn.Language
+		labels = []mesos.Label{fobpb.StemLabel(l.fn.Language), label(labelLanguage, l.fn.Language)}
+	}
 	return mesos.TaskInfo{
-		Name:      "fob " + display + " v" + strconv.FormatUint(l.fn.Version, 10),
+		Name:      name,
 		TaskID:    mesos.TaskID{Value: l.taskID},
 		AgentID:   mesos.AgentID{Value: l.agentID},
 		Resources: l.taskRes,

@@ -15,47 +15,71 @@ import (
 // count as a fresh start rather than one more crash in a loop.
 const stableRun = 10 * time.Minute
 
-// onUpdate records a task status update durably, then acknowledges it,
-// then lets the change take effect. Updates arrive at least once, so
-// applying one twice must change nothing.
-func (l *loop) onUpdate(ctx context.Context, st *mesos.TaskStatus) {
-	id := st.TaskID.Value
-	to := fobState(st.GetState())
-	log := l.log.With("task_id", id, "agent_id", st.GetAgentID().GetValue(), "state", to)
-
-	t, err := l.store.Task(nil, id)
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		// Not fob's (any more): a task it forgot, or one Mesos runs
-		// that fob never recorded. Nothing of fob's should run it.
-		if !to.Terminal() {
-			l.kill(ctx, id, st.GetAgentID().GetValue(), "unknown to fob")
+// onUpdates records task status updates durably, all in one batch, then
+// acknowledges each, then lets the changes take effect: the functions of
+// the changed tasks are planned again (convergeDirty). Updates arrive at
+// least once, so applying one twice must change nothing.
+func (l *loop) onUpdates(ctx context.Context, sts []*mesos.TaskStatus) {
+	type outcome struct {
+		prev, next *state.Task
+		changed    bool
+		unknown    bool // not fob's (any more)
+		skip       bool // not recorded: no ack, the agent resends it
+	}
+	w := newUpdateWrites(l.store)
+	outs := make([]outcome, len(sts))
+	for i, st := range sts {
+		id := st.TaskID.Value
+		t, err := w.task(id)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			outs[i].unknown = true
+			continue
+		case err != nil:
+			l.log.Error("read task for status update", "task_id", id, "err", err)
+			outs[i].skip = true
+			continue
+		}
+		next, changed := applyStatus(t, st, l.now())
+		outs[i] = outcome{prev: t, next: next, changed: changed}
+		if changed {
+			if err := l.record(w, t, next, st); err != nil {
+				l.log.Error("record status update; not acknowledging it", "task_id", id, "err", err)
+				outs[i].skip = true
+			}
+		}
+	}
+	if err := l.store.Commit(&w.batch); err != nil {
+		l.log.Error("record status updates; not acknowledging them", "writes", w.batch.Len(), "err", err)
+		for i := range outs {
+			if outs[i].changed {
+				outs[i].skip = true
+			}
+		}
+	}
+	for i, st := range sts {
+		o, id := outs[i], st.TaskID.Value
+		switch {
+		case o.skip:
+			continue
+		case o.unknown:
+			// A task fob forgot, or one Mesos runs that fob never
+			// recorded. Nothing of fob's should run it.
+			if !fobState(st.GetState()).Terminal() {
+				l.kill(ctx, id, st.GetAgentID().GetValue(), "unknown to fob")
+			}
+		case o.changed:
+			l.log.Info("task state", "task_id", id, "agent_id", st.GetAgentID().GetValue(), "state", o.next.State,
+				"function_id", o.next.FunctionID, "from", o.prev.State, "reason", o.next.Reason, "message", o.next.Message)
 		}
 		l.acknowledge(ctx, st)
 		l.answered(ctx, id)
-		return
-	case err != nil:
-		// Without an ack the agent resends the update later.
-		log.Error("read task for status update", "err", err)
-		return
-	}
-
-	next, changed := applyStatus(t, st, l.now())
-	if changed {
-		if err := l.record(t, next, st); err != nil {
-			log.Error("record status update; not acknowledging it", "err", err)
-			return
+		if o.changed {
+			if o.next.State.Terminal() {
+				delete(l.killed, id)
+			}
+			l.markDirty(o.next.FunctionID)
 		}
-		log.Info("task state", "function_id", next.FunctionID, "from", t.State,
-			"reason", next.Reason, "message", next.Message)
-	}
-	l.acknowledge(ctx, st)
-	l.answered(ctx, id)
-	if changed {
-		if next.State.Terminal() {
-			delete(l.killed, id)
-		}
-		l.converge(ctx)
 	}
 }
 
@@ -75,6 +99,9 @@ var progress = map[state.TaskState]int{
 // task reported running again (a healed partition) is running; a live task
 // never moves back to an earlier state.
 func applyStatus(t *state.Task, st *mesos.TaskStatus, now time.Time) (*state.Task, bool) {
+	if awaitingLoad(t, st) {
+		return t, false // warm pool (warm.go): not yet the function's RUNNING
+	}
 	to := fobState(st.GetState())
 	if t.State.Terminal() {
 		revived := to == state.TaskRunning && (t.State == state.TaskLost || t.State == state.TaskGone)
@@ -109,11 +136,9 @@ func applyStatus(t *state.Task, st *mesos.TaskStatus, now time.Time) (*state.Tas
 }
 
 // record writes the updated task and, for the current version of its
-// function, what the update means for the function's status.
-func (l *loop) record(prev, next *state.Task, st *mesos.TaskStatus) error {
-	if err := l.store.PutTask(next); err != nil {
-		return fmt.Errorf("record task %s: %w", next.ID, err)
-	}
+// function, what the update means for the function's status, into w.
+func (l *loop) record(w *updateWrites, prev, next *state.Task, st *mesos.TaskStatus) error {
+	w.putTask(next)
 	if !next.State.Terminal() || prev.State.Terminal() {
 		return nil
 	}
@@ -124,11 +149,8 @@ func (l *loop) record(prev, next *state.Task, st *mesos.TaskStatus) error {
 	if err != nil {
 		return fmt.Errorf("read function %s: %w", next.FunctionID, err)
 	}
-	status, err := l.store.Status(nil, f.ID)
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		status = nil
-	case err != nil:
+	status, err := w.status(f.ID)
+	if err != nil {
 		return fmt.Errorf("read status of %s: %w", f.ID, err)
 	}
 	_, wasKilled := l.killed[next.ID]
@@ -139,9 +161,7 @@ func (l *loop) record(prev, next *state.Task, st *mesos.TaskStatus) error {
 	if relaunch {
 		l.holds[f.ID] = l.now().Add(relaunchBackoff.delay(upd.Failures-1, l.rng))
 	}
-	if err := l.store.PutStatus(upd); err != nil {
-		return fmt.Errorf("record status of %s: %w", f.ID, err)
-	}
+	w.putStatus(upd)
 	l.log.Info("function status", "function_id", upd.FunctionID, "version", upd.Version,
 		"phase", upd.Phase, "failures", upd.Failures, "last_error", upd.LastError)
 	return nil

@@ -33,6 +33,10 @@ func openDisk(path string) (*disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
+	if err := checkLength(db, path); err != nil { // before any write extends it
+		db.Close()
+		return nil, err
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for table := range tableTypes {
 			if _, err := tx.CreateBucketIfNotExists([]byte(table)); err != nil {
@@ -60,6 +64,38 @@ func (d *disk) put(table, key string, obj any) error {
 	}
 	return d.db.Batch(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(table)).Put([]byte(key), val)
+	})
+}
+
+// apply writes ops in one bbolt transaction (one fsync). The values are
+// encoded first so the write transaction, which bbolt may run again alone
+// if another writer of the same group commit fails, holds no encoding.
+func (d *disk) apply(ops []batchOp) error {
+	vals := make([][]byte, len(ops))
+	for i, op := range ops {
+		if op.obj == nil {
+			continue
+		}
+		val, err := json.Marshal(op.obj)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", op.table, op.key, err)
+		}
+		vals[i] = val
+	}
+	return d.db.Batch(func(tx *bolt.Tx) error {
+		for i, op := range ops {
+			b := tx.Bucket([]byte(op.table))
+			var err error
+			if op.obj == nil {
+				err = b.Delete([]byte(op.key))
+			} else {
+				err = b.Put([]byte(op.key), vals[i])
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", op.table, op.key, err)
+			}
+		}
+		return nil
 	})
 }
 

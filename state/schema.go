@@ -13,6 +13,10 @@ const (
 	tableMeta      = "meta"
 )
 
+// tableOrder is every table, in the order locks on keys of several tables
+// are taken.
+var tableOrder = []string{tableFunctions, tableTasks, tableStatuses, tableMeta}
+
 const (
 	indexID       = "id"
 	indexName     = "name"
@@ -53,8 +57,9 @@ func tasksTable() *memdb.TableSchema {
 		Indexes: map[string]*memdb.IndexSchema{
 			indexID: {Name: indexID, Unique: true, AllowMissing: false,
 				Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			indexFunction: {Name: indexFunction, Unique: false, AllowMissing: false,
-				Indexer: &memdb.StringFieldIndex{Field: "FunctionID"}},
+			// Stems of the warm pool have no function yet (Task.IsStem).
+			indexFunction: {Name: indexFunction, Unique: false, AllowMissing: true,
+				Indexer: taskFunctionIndex{}},
 		},
 	}
 }

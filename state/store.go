@@ -15,13 +15,24 @@ var ErrNotFound = errors.New("not found")
 // ErrNameTaken is returned when a function name is already in use.
 var ErrNameTaken = errors.New("name already taken")
 
+// keyStripes is how many locks each table's keys are spread over.
+const keyStripes = 64
+
 // Store holds fob's state in memory, backed by an optional durable file.
 type Store struct {
 	db   *memdb.MemDB
 	disk *disk // nil: memory only
 	// keyLocks keep the disk and memory orders of writes to one key equal
-	// while writes to different keys still share one disk sync.
-	keyLocks [64]sync.Mutex
+	// while writes to different keys still share one disk sync. Each
+	// table has its own stripes so that the scheduler's batches, which
+	// lock many keys at once, never hold up the API's function writes.
+	keyLocks map[string]*[keyStripes]sync.Mutex
+
+	// pubMu orders the commits to memdb with their publication to
+	// watches, so every watch sees changes in commit order and a new
+	// watch's snapshot holds exactly what was published before it.
+	pubMu   sync.Mutex
+	watches map[*Watch]struct{}
 }
 
 // NewMemory returns a store that keeps nothing on disk, for tests and for
@@ -31,7 +42,11 @@ func NewMemory() (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create state schema: %w", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, keyLocks: map[string]*[keyStripes]sync.Mutex{}, watches: map[*Watch]struct{}{}}
+	for _, table := range tableOrder {
+		s.keyLocks[table] = new([keyStripes]sync.Mutex)
+	}
+	return s, nil
 }
 
 // Open returns a store backed by the bbolt file at path, loading everything
@@ -62,13 +77,32 @@ func (s *Store) Close() error {
 	return s.disk.close()
 }
 
-func (s *Store) lockKey(table, key string) func() {
+// stripe is the index of the lock that guards key in its table.
+func stripe(key string) int {
 	h := fnv.New32a()
-	h.Write([]byte(table))
 	h.Write([]byte(key))
-	m := &s.keyLocks[h.Sum32()%uint32(len(s.keyLocks))]
+	return int(h.Sum32() % keyStripes)
+}
+
+func (s *Store) lockKey(table, key string) func() {
+	m := &s.keyLocks[table][stripe(key)]
 	m.Lock()
 	return m.Unlock
+}
+
+// commit makes a write transaction visible and hands its changes to every
+// watch, in commit order.
+func (s *Store) commit(txn *memdb.Txn) {
+	changes := txn.Changes()
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	txn.Commit()
+	if len(changes) == 0 {
+		return
+	}
+	for w := range s.watches {
+		w.add(changes)
+	}
 }
 
 // upsert makes obj durable and then visible.
@@ -89,10 +123,11 @@ func (s *Store) upsert(table, key string, obj any, check func(*memdb.Txn) error)
 	}
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	txn.TrackChanges()
 	if err := txn.Insert(table, obj); err != nil {
 		return fmt.Errorf("insert %s %s: %w", table, key, err)
 	}
-	txn.Commit()
+	s.commit(txn)
 	return nil
 }
 
@@ -107,18 +142,21 @@ func (s *Store) remove(table, key string) error {
 	}
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	txn.TrackChanges()
 	if _, err := txn.DeleteAll(table, indexID, key); err != nil {
 		return fmt.Errorf("delete %s %s: %w", table, key, err)
 	}
-	txn.Commit()
+	s.commit(txn)
 	return nil
 }
 
 // first returns the object in table whose index equals arg, adding the
 // lookup's watch channel to ws when ws is not nil.
 func (s *Store) first(ws memdb.WatchSet, table, index, arg string) (any, error) {
-	txn := s.db.Txn(false)
-	defer txn.Abort()
+	return first(s.db.Txn(false), ws, table, index, arg)
+}
+
+func first(txn *memdb.Txn, ws memdb.WatchSet, table, index, arg string) (any, error) {
 	watch, obj, err := txn.FirstWatch(table, index, arg)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", table, err)
@@ -133,8 +171,10 @@ func (s *Store) first(ws memdb.WatchSet, table, index, arg string) (any, error) 
 // all returns every object in table whose index equals args (all objects
 // when index is indexID and args is empty).
 func (s *Store) all(ws memdb.WatchSet, table, index string, args ...any) ([]any, error) {
-	txn := s.db.Txn(false)
-	defer txn.Abort()
+	return all(s.db.Txn(false), ws, table, index, args...)
+}
+
+func all(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) ([]any, error) {
 	it, err := txn.Get(table, index, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", table, err)

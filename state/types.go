@@ -67,10 +67,17 @@ func (s TaskState) Terminal() bool {
 
 // Task is one launched instance of a function: actual state the scheduler
 // writes from Mesos status updates.
+//
+// A task may also be a stem of the warm pool: an executor launched with
+// warm workers of a language and no function (FunctionID empty). When fob
+// hands it a function, the same task becomes an instance of that function
+// (FunctionID, Version and SpecialisedAt set) without a new launch.
 type Task struct {
-	ID         string    `json:"id"`
-	FunctionID string    `json:"function_id"`
-	Version    uint64    `json:"version"`
+	ID         string `json:"id"`
+	FunctionID string `json:"function_id"`
+	Version    uint64 `json:"version"`
+	// Language is the runtime the task's executor runs.
+	Language   string    `json:"language,omitempty"`
 	AgentID    string    `json:"agent_id,omitempty"`
 	ExecutorID string    `json:"executor_id,omitempty"`
 	Host       string    `json:"host,omitempty"`
@@ -83,12 +90,22 @@ type Task struct {
 	Secret     string    `json:"secret"`
 	LaunchedAt time.Time `json:"launched_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// SpecialisedAt is when fob told this task, launched as a stem, to
+	// load its function; zero for a task launched for its function and
+	// for a stem not handed one yet.
+	SpecialisedAt time.Time `json:"specialised_at,omitzero"`
 }
 
 // Copy returns a copy that may be changed and written back.
 func (t *Task) Copy() *Task {
 	c := *t
 	return &c
+}
+
+// IsStem reports whether t is a stem of the warm pool that has no function
+// yet.
+func (t *Task) IsStem() bool {
+	return t.FunctionID == ""
 }
 
 // Phase summarises a function's instances for users.

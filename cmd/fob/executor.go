@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/fob-project/fob/executor"
+	"github.com/fob-project/fob/executor/worker"
 )
 
 // runExecutor is what a Mesos agent starts: fob's executor, configured by
@@ -24,6 +25,12 @@ func runExecutor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	worker.SetNice(cfg.WorkerNice)
+	procs, err := cfg.WorkerProcesses()
+	if err != nil {
+		return err
+	}
+	worker.SetProcessLimit(procs)
 	log = log.With("executor_id", os.Getenv("MESOS_EXECUTOR_ID"))
 	return executor.Run(ctx, cfg, log)
 }

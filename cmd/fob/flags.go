@@ -34,6 +34,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
+// defaultWarmPool is how many stems fob keeps per language by default:
+// enough that registrations in a row each find one while the pool refills,
+// little enough that idle stems hold few resources.
+const defaultWarmPool = 2
+
+// addWarmPoolFlag adds --warm-pool, shared by fob local and fob serve.
+func addWarmPoolFlag(fs *flag.FlagSet) *int {
+	return fs.Int("warm-pool", defaultWarmPool,
+		"stems per language: executors kept running with warm workers and no function, which a registration "+
+			"loads its function into without waiting for an offer; each holds an instance's default resources (0: none)")
+}
+
 func newLogger(level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

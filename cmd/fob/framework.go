@@ -12,6 +12,7 @@ import (
 	"github.com/fob-project/fob/api"
 	"github.com/fob-project/fob/scheduler"
 	"github.com/fob-project/fob/server"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
 // frameworkOptions are what `fob local` and `fob serve` share.
@@ -19,6 +20,7 @@ type frameworkOptions struct {
 	listen      string
 	dataDir     string
 	callWait    time.Duration
+	warmPool    int
 	logLevel    string
 	advertise   string // base URL executors use to reach the API
 	masterURL   string
@@ -28,6 +30,7 @@ type frameworkOptions struct {
 	secret      string // the principal's, already read
 	apiToken    string
 	execCommand string
+	execURIs    []mesos.CommandInfo_URI
 	execEnv     map[string]string
 	failover    time.Duration
 	name        string
@@ -57,7 +60,9 @@ func runFramework(ctx context.Context, opts frameworkOptions, ln net.Listener, l
 			Checkpoint:      true,
 			APIURL:          opts.advertise,
 			ExecutorCommand: opts.execCommand,
+			ExecutorURIs:    opts.execURIs,
 			ExecutorEnv:     opts.execEnv,
+			WarmPool:        opts.warmPool,
 		},
 	}, ln, log)
 	if err != nil {

@@ -37,14 +37,27 @@ func runLocal(ctx context.Context, args []string) error {
 	agents := fs.Int("agents", 1, "number of embedded Mesos agents")
 	resources := fs.String("agent-resources", "cpus:4;mem:8192;disk:10240;ports:[31000-32000]", "resources each embedded agent offers")
 	callWait := fs.Duration("call-wait", 30*time.Second, "how long a call to a starting function waits for an instance")
+	warmPool := addWarmPoolFlag(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tokens := addTokenFlags(fs)
 	creds := fs.String("mesos-credentials", "", "principal:secret the embedded master requires of frameworks and fob's scheduler presents")
 	logMB := fs.Int("function-log-mb", 5, "size in MiB of each of a function instance's two log files (function.log, function.log.1)")
+	isolationMode := addIsolationFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	isolated, notEnforced, err := resolveIsolation(*isolationMode, thisHost())
+	if err != nil {
+		return err
+	}
+	if !isolated {
+		log.Warn(notEnforced)
+	}
+	execCommand, execURIs, err := ownBinary(isolated)
 	if err != nil {
 		return err
 	}
@@ -69,6 +82,12 @@ func runLocal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if isolated {
+		// An isolated executor shares its cgroups with its workers: behind
+		// it in the CPU queue, a function forking hundreds of processes
+		// cannot take the quota the executor needs to kill them.
+		execEnv[executor.EnvWorkerNice] = "19"
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
@@ -79,6 +98,7 @@ func runLocal(ctx context.Context, args []string) error {
 		AgentResources: *resources,
 		WorkDir:        filepath.Join(*dataDir, "mesos"),
 		Credentials:    credentials,
+		Isolation:      isolated,
 		Logger:         log.With("component", "mesoslocal"),
 	})
 	if err != nil {
@@ -86,13 +106,10 @@ func runLocal(ctx context.Context, args []string) error {
 		return fmt.Errorf("start embedded mesos: %w", err)
 	}
 	defer cluster.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own binary: %w", err)
-	}
 	return runFramework(ctx, frameworkOptions{
 		dataDir:     *dataDir,
 		callWait:    *callWait,
+		warmPool:    *warmPool,
 		advertise:   "http://" + ln.Addr().String(),
 		masterURL:   cluster.URL(),
 		codec:       "protobuf",
@@ -100,7 +117,8 @@ func runLocal(ctx context.Context, args []string) error {
 		principal:   principal,
 		secret:      secret,
 		apiToken:    token,
-		execCommand: shellQuote(exe) + " executor",
+		execCommand: execCommand,
+		execURIs:    execURIs,
 		execEnv:     execEnv,
 		failover:    7 * 24 * time.Hour,
 		name:        "fob",

@@ -18,6 +18,7 @@ func runMesosLocal(ctx context.Context, args []string) error {
 	resources := fs.String("agent-resources", "cpus:4;mem:8192;disk:10240;ports:[31000-32000]", "resources each agent offers")
 	workDir := fs.String("work-dir", filepath.Join(defaultDataDir(), "mesoslocal"), "where agents keep sandboxes")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	isolationMode := addIsolationFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,8 +26,16 @@ func runMesosLocal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	isolated, notEnforced, err := resolveIsolation(*isolationMode, thisHost())
+	if err != nil {
+		return err
+	}
+	if !isolated {
+		log.Warn(notEnforced)
+	}
 	cluster, err := mesoslocal.Start(ctx, mesoslocal.Config{
 		Listen: *listen, Agents: *agents, AgentResources: *resources, WorkDir: *workDir, Logger: log,
+		Isolation: isolated,
 	})
 	if err != nil {
 		return err

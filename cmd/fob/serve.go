@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string) error {
 	name := fs.String("framework-name", "fob", "framework name shown by Mesos")
 	failover := fs.Duration("failover-timeout", 7*24*time.Hour, "how long Mesos keeps fob's tasks while fob is away")
 	callWait := fs.Duration("call-wait", 30*time.Second, "how long a call to a starting function waits for an instance")
+	warmPool := addWarmPoolFlag(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -63,7 +64,7 @@ func runServe(ctx context.Context, args []string) error {
 		adv = "http://" + ln.Addr().String()
 	}
 	return runFramework(ctx, frameworkOptions{
-		dataDir: *dataDir, callWait: *callWait, advertise: adv, masterURL: *master, codec: *codec,
+		dataDir: *dataDir, callWait: *callWait, warmPool: *warmPool, advertise: adv, masterURL: *master, codec: *codec,
 		role: *role, principal: *principal, secret: mesosSecret, apiToken: token, execCommand: *execCmd,
 		execEnv: execEnv, failover: *failover, name: *name,
 	}, ln, log)

@@ -54,7 +54,7 @@ type Server struct {
 	log       *slog.Logger
 	ready     atomic.Bool
 	bufs      sync.Pool // *[]byte: request frames, then response bodies
-	msg504    []byte
+	msg504    atomic.Pointer[[]byte]
 	secretSum [sha256.Size]byte
 }
 
@@ -72,8 +72,15 @@ func New(cfg Config, pool Caller, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, pool: pool, log: log, secretSum: sha256.Sum256([]byte(cfg.Secret))}
 	s.bufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
-	s.msg504 = errorBody(fmt.Sprintf("call exceeded the %s deadline", cfg.CallTimeout), nil)
+	s.SetCallTimeout(cfg.CallTimeout)
 	return s
+}
+
+// SetCallTimeout changes the deadline the 504 answer names: a stem of the
+// warm pool learns its function's when it is specialised.
+func (s *Server) SetCallTimeout(d time.Duration) {
+	msg := errorBody(fmt.Sprintf("call exceeded the %s deadline", d), nil)
+	s.msg504.Store(&msg)
 }
 
 // HTTPServer wraps s in an http.Server with the bounds every request gets:
@@ -197,12 +204,14 @@ func (s *Server) writeCallError(w http.ResponseWriter, r *http.Request, err erro
 		exc := worker.Exception{Type: MemoryLimitExceeded, Message: mle.Error() + "; the worker is being replaced"}
 		writeJSON(w, http.StatusInternalServerError, errorBody(exc.String(), &exc))
 	case errors.Is(err, worker.ErrDeadline):
-		writeJSON(w, http.StatusGatewayTimeout, s.msg504)
+		writeJSON(w, http.StatusGatewayTimeout, *s.msg504.Load())
 	case errors.Is(err, worker.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		s.writeError(w, http.StatusTooManyRequests, "every worker is busy and the queue is full; retry shortly")
 	case errors.Is(err, worker.ErrClosed):
 		s.writeError(w, http.StatusServiceUnavailable, "the function instance is shutting down")
+	case errors.Is(err, worker.ErrNotLoaded):
+		s.writeError(w, http.StatusServiceUnavailable, "the function is not ready")
 	case errors.Is(err, worker.ErrWorkerLost):
 		s.log.Warn("worker lost during a call", "error", err)
 		s.writeError(w, http.StatusBadGateway, err.Error())

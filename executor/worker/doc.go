@@ -12,6 +12,8 @@
 // kind byte and n-1 bytes of payload.
 //
 //	worker → executor, once:  L (loaded)  or  E {"type","message","traceback"}
+//	                          W (waiting: started without code, see below)
+//	executor → worker, once:  F {"code": path, "env": {…}}  ⇒  L or E
 //	executor → worker:        C <parameters: a JSON object, as the client sent it>
 //	worker → executor:        R <result: JSON>
 //	                          X {"type","message","traceback"}  (the function raised)
@@ -21,4 +23,12 @@
 // them. A Pool keeps Size warm workers, serves each call on the caller's
 // goroutine, enforces the per-call deadline by killing the worker's process
 // group, and replaces workers that die or time out in the background.
+//
+// A pool started with Config.Waiting runs the driver's WaitCommand: its
+// workers start without code and answer W. That is a stem of the warm
+// pool: the interpreters are up before anyone registered a function. Load
+// then sends every worker an F frame naming the code (and the function's
+// environment), grows the pool if the function wants more workers, and
+// opens it to calls; a worker that replaces a dead one later starts
+// waiting and is handed the same F frame before it joins the pool.
 package worker

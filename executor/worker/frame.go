@@ -25,6 +25,12 @@ const (
 	// KindBadParams (worker → executor): the parameters do not bind to the
 	// function's signature; payload is an Exception JSON object.
 	KindBadParams byte = 'B'
+	// KindWaiting (worker → executor, once): a worker started without code
+	// is ready to load some; payload empty.
+	KindWaiting byte = 'W'
+	// KindLoad (executor → worker): load the code; payload is a
+	// LoadRequest in JSON. Answered with KindLoaded or KindLoadError.
+	KindLoad byte = 'F'
 )
 
 // HeaderSize is the length prefix plus the kind byte.

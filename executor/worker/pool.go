@@ -42,6 +42,10 @@ type Config struct {
 	// MemoryLimitMB is the function's memory limit, named in errors; 0 when
 	// unknown.
 	MemoryLimitMB int
+	// Waiting starts the workers without code: Command is the driver's
+	// WaitCommand, and calls fail with ErrNotLoaded until Load hands the
+	// workers a function. Stems of the warm pool run such a pool.
+	Waiting bool
 }
 
 func (c Config) withDefaults() Config {
@@ -85,7 +89,7 @@ type Pool struct {
 	cfg Config
 	log *slog.Logger
 
-	slots   []*slot
+	slots   []*slot // grows only in Load, under mu
 	idle    chan *slot
 	waiting atomic.Int64
 	// oomSeen is the OOM-kill count as last read, so only kills after it
@@ -101,21 +105,31 @@ type Pool struct {
 	// replacement does not hold Close up for the whole LoadTimeout.
 	stopping context.Context
 	stop     context.CancelFunc
+
+	// For a pool started with Config.Waiting: loaded is set once Load has
+	// succeeded (after it changed cfg), and loadFrame is what a worker
+	// started after that is handed before it joins the pool.
+	loaded    atomic.Bool
+	loadFrame atomic.Pointer[[]byte]
+	autoQueue bool // QueueLimit follows the size
 }
 
 // Start starts cfg.Size workers in parallel and waits until every one has
 // loaded the code. A *LoadError means the code is broken.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Pool, error) {
+	autoQueue := cfg.QueueLimit <= 0
 	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Pool{
-		cfg:    cfg,
-		log:    log,
-		slots:  make([]*slot, cfg.Size),
-		idle:   make(chan *slot, cfg.Size),
-		closed: make(chan struct{}),
+		cfg:   cfg,
+		log:   log,
+		slots: make([]*slot, cfg.Size),
+		// Room for the largest pool: Load may grow this one.
+		idle:      make(chan *slot, MaxSize),
+		closed:    make(chan struct{}),
+		autoQueue: autoQueue,
 	}
 	p.stopping, p.stop = context.WithCancel(context.Background())
 	ctx, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
@@ -126,7 +140,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Pool, error) {
 	for i := range p.slots {
 		p.slots[i] = &slot{}
 		wg.Go(func() {
-			proc, err := startProcess(ctx, cfg.Command)
+			proc, err := p.spawn(ctx)
 			if err != nil {
 				errs[i] = err
 				cancel() // one failure fails the start; stop waiting for the rest
@@ -210,6 +224,11 @@ func (p *Pool) Size() int { return p.cfg.Size }
 // a *MemoryLimitError when the OOM killer took the worker), or ctx's error
 // if ctx ended while the call was queued.
 func (p *Pool) Call(ctx context.Context, frame []byte) (kind byte, payload []byte, err error) {
+	// For a waiting pool, this load is what makes Load's changes to cfg
+	// visible to this call.
+	if p.cfg.Waiting && !p.loaded.Load() {
+		return 0, nil, ErrNotLoaded
+	}
 	deadline := time.Now().Add(p.cfg.CallTimeout)
 	s, err := p.acquire(ctx, deadline)
 	if err != nil {
@@ -298,7 +317,7 @@ func (p *Pool) restart(s *slot, deadline time.Time) (*process, error) {
 	}
 	ctx, cancel := context.WithDeadline(p.stopping, deadline)
 	defer cancel()
-	proc, err := startProcess(ctx, p.cfg.Command)
+	proc, err := p.spawn(ctx)
 	if err != nil {
 		s.set(nil)
 		return nil, err
@@ -334,10 +353,13 @@ func (p *Pool) replace(s *slot, proc *process) {
 		}
 		ctx, cancel := context.WithTimeout(p.stopping, p.cfg.LoadTimeout)
 		defer cancel()
-		fresh, err := startProcess(ctx, p.cfg.Command)
-		if err != nil && !p.isClosed() {
-			p.log.Warn("replace worker", "error", err)
-		} else {
+		fresh, err := p.spawn(ctx)
+		switch {
+		case err != nil:
+			if !p.isClosed() {
+				p.log.Warn("replace worker", "error", err)
+			}
+		default:
 			s.set(fresh)
 			if p.isClosed() {
 				fresh.kill()
@@ -364,8 +386,9 @@ func (p *Pool) Close() {
 		close(p.closed)
 		p.stop()
 	}
+	slots := p.slots
 	p.mu.Unlock()
-	for _, s := range p.slots {
+	for _, s := range slots {
 		if s == nil {
 			continue
 		}

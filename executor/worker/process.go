@@ -41,6 +41,9 @@ type process struct {
 	exited   chan struct{} // closed once the process has been reaped
 	waitErr  error         // valid after exited is closed
 	killOnce sync.Once
+	// waiting: the worker was started without code (a stem's) and waits
+	// for a load frame (load.go). Set by the handshake.
+	waiting bool
 }
 
 // startProcess starts a worker and waits for it to load the code, at most
@@ -67,7 +70,7 @@ func startProcess(ctx context.Context, c Command) (*process, error) {
 	}
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fd 3 and fd 4 in the worker
 	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	err = startOnForker(cmd)
 	// The child has its copies now. Closing ours matters: the answer pipe
 	// must reach EOF when the worker dies, which needs every write end gone.
 	reqR.Close()
@@ -103,7 +106,8 @@ func (p *process) reap() {
 	close(p.exited)
 }
 
-// handshake reads the worker's first frame: loaded, or why not.
+// handshake reads the worker's answer to its start or to a load frame:
+// loaded, waiting for code, or why the code does not load.
 func (p *process) handshake(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok {
 		p.answers.SetReadDeadline(d)
@@ -122,6 +126,10 @@ func (p *process) handshake(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("load function: the worker %s", p.describeExit(err))
 	case kind == KindLoaded:
+		p.waiting = false
+		return nil
+	case kind == KindWaiting:
+		p.waiting = true
 		return nil
 	case kind == KindLoadError:
 		return &LoadError{Exception: ParseException(payload)}

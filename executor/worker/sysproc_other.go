@@ -9,3 +9,9 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// setThreadNice and started do nothing: nice belongs to the process and
+// there is no OOM score outside Linux.
+func setThreadNice(int) {}
+
+func started(int, int64) {}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // cgroup limits of isolated containers, in the spirit of the Mesos
@@ -27,10 +28,10 @@ const (
 type containerCgroups struct {
 	v2   bool
 	dirs []string
-	// memory and pids are the directories holding the memory and pids
-	// files ("" when the controller is not mounted); on v2 both are the
+	// memory, cpu and pids are the directories holding each
+	// controller's files ("" when it is not mounted); on v2 all are the
 	// container's only directory.
-	memory, pids string
+	memory, cpu, pids string
 }
 
 // createCgroups makes the container's cgroups and writes their limits;
@@ -81,6 +82,8 @@ func (cg *containerCgroups) createV1(containerID string, l limits, warn func(str
 		switch ctrl {
 		case "memory":
 			cg.memory = dir
+		case "cpu":
+			cg.cpu = dir
 		case "pids":
 			cg.pids = dir
 		}
@@ -105,7 +108,7 @@ func (cg *containerCgroups) createV2(containerID string, l limits) error {
 		return fmt.Errorf("create cgroup %s: %w", dir, err)
 	}
 	cg.dirs = append(cg.dirs, dir)
-	cg.memory, cg.pids = dir, dir
+	cg.memory, cg.cpu, cg.pids = dir, dir, dir
 	files := []setting{{"pids.max", strconv.Itoa(l.pidsMax), false}}
 	if l.memBytes > 0 {
 		mem := strconv.FormatInt(l.memBytes, 10)
@@ -155,6 +158,62 @@ func (cg *containerCgroups) remove(warn func(dir string, err error)) {
 			warn(dir, err)
 		}
 	}
+}
+
+// staleCgroupAge is how old an empty container cgroup must be before an
+// agent that did not make it removes it: far longer than any container
+// stays between its cgroups' creation and its first process joining.
+const staleCgroupAge = 10 * time.Minute
+
+// sweepStaleCgroups removes the cgroups of containers whose agent died
+// without removing them (a SIGKILLed agent cleans nothing up) and
+// returns how many it removed. The kernel refuses to remove a cgroup that
+// still has processes, so only empty ones go, and only those created
+// before cutoff: a younger one may be another agent's container being set
+// up. Left alone, they pile up, and a memory cgroup holds kernel memory
+// until it is removed.
+func sweepStaleCgroups(v2 bool, cutoff time.Time) int {
+	parents := []string{filepath.Join(cgroupRoot, cgroupParent)}
+	if !v2 {
+		parents = parents[:0]
+		for _, ctrl := range []string{"memory", "cpu", "pids"} {
+			parents = append(parents, filepath.Join(cgroupRoot, ctrl, cgroupParent))
+		}
+	}
+	removed := 0
+	for _, parent := range parents {
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || fi.ModTime().After(cutoff) {
+				continue
+			}
+			if os.Remove(filepath.Join(parent, e.Name())) == nil {
+				removed++
+			}
+		}
+	}
+	return removed
+}
+
+// unthrottle lifts the CPU quota. A container being killed needs CPU to
+// die: every process must run to exit, and a fork bomb leaves hundreds
+// of them to share a quota of a few milliseconds per period.
+func (cg *containerCgroups) unthrottle() error {
+	if cg.cpu == "" {
+		return nil
+	}
+	file, value := "cpu.cfs_quota_us", "-1"
+	if cg.v2 {
+		file, value = "cpu.max", "max"
+	}
+	return os.WriteFile(filepath.Join(cg.cpu, file), []byte(value), 0o644)
 }
 
 // env tells the executor where its cgroups are, so that it can read its

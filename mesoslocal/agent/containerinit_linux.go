@@ -26,7 +26,12 @@ import (
 //  2. make the whole tree read-only, then mount size-limited tmpfs over
 //     /tmp, /var/tmp and /dev/shm and bind the sandbox back read-write at
 //     its host path: the sandbox is the only host directory it can write,
-//     and its scratch space is its own;
+//     and its scratch space is its own. An empty read-only tmpfs covers
+//     the agent's work directory, so no other sandbox is even visible,
+//     or, higher up, the first directory on the way to the sandbox that
+//     the container's uid could not pass (a data directory of mode 0700,
+//     root's home): the way to the sandbox is open, what lay beside it
+//     the uid could not reach anyway (passageFor);
 //  3. mount a fresh /proc for its pid namespace, so it sees and can signal
 //     only its own processes;
 //  4. switch to the container's uid and gid, set no_new_privs, and arm the
@@ -56,6 +61,7 @@ type initConfig struct {
 	Argv         []string `json:"argv"`
 	Env          []string `json:"env"`
 	Sandbox      string   `json:"sandbox"`
+	WorkDir      string   `json:"work_dir"`
 	UID          int      `json:"uid"`
 	GID          int      `json:"gid"`
 	TmpfsBytes   int64    `json:"tmpfs_bytes"`
@@ -140,6 +146,15 @@ func setupContainer(c initConfig) error {
 			return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
 		}
 	}
+	passage, err := passageFor(c.Sandbox, c.WorkDir)
+	if err != nil {
+		return err
+	}
+	if passage != "" {
+		if err := unix.Mount("tmpfs", passage, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=1m"); err != nil {
+			return fmt.Errorf("cover %s: %w", passage, err)
+		}
+	}
 	if err := os.MkdirAll(c.Sandbox, 0o755); err != nil {
 		return fmt.Errorf("recreate sandbox mount point: %w", err)
 	}
@@ -151,6 +166,13 @@ func setupContainer(c initConfig) error {
 	if err := unix.Mount("", c.Sandbox, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		return fmt.Errorf("make sandbox writable: %w", err)
 	}
+	if passage != "" {
+		// Now that the way to the sandbox exists, nothing more is written
+		// there; the sandbox's bind mount keeps its own flags.
+		if err := unix.Mount("", passage, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", passage, err)
+		}
+	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
@@ -158,6 +180,32 @@ func setupContainer(c initConfig) error {
 		return fmt.Errorf("enter sandbox: %w", err)
 	}
 	return dropPrivileges(c)
+}
+
+// passageFor returns the directory to cover with an empty tmpfs, "" for
+// none: the highest directory on the way down to the sandbox that is the
+// agent's work directory or that others may not search. A directory that
+// no longer exists lay under a private tmpfs, which hides everything
+// below it already; MkdirAll then makes the way.
+func passageFor(sandbox, workDir string) (string, error) {
+	var way []string
+	for d := filepath.Dir(sandbox); d != "/" && d != "."; d = filepath.Dir(d) {
+		way = append(way, d)
+	}
+	for i := len(way) - 1; i >= 0; i-- {
+		d := way[i]
+		fi, err := os.Stat(d)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("walk to sandbox: %w", err)
+		}
+		if d == workDir || fi.Mode().Perm()&0o001 == 0 {
+			return d, nil
+		}
+	}
+	return "", nil
 }
 
 // readOnlyMounts makes every mount read-only: at once where the kernel has
@@ -235,7 +283,7 @@ func dropPrivileges(c initConfig) error {
 	}
 	// Fail the launch with a clear reason, not the container with 127.
 	if err := unix.Access(c.Path, unix.X_OK); err != nil {
-		return fmt.Errorf("uid %d cannot execute %s: %w (it and its directories must be readable and searchable by others, and outside %s)",
+		return fmt.Errorf("uid %d cannot execute %s: %w (it and its directories must be readable and searchable by others, and outside %s and the agent's work directory; or fetch it as a URI)",
 			c.UID, c.Path, err, strings.Join(privateDirs, ", "))
 	}
 	if filepath.IsAbs(c.Sandbox) {

@@ -50,6 +50,9 @@ type LaunchSpec struct {
 	// already holds the fetched URIs (except for the simulated
 	// containerizer, which runs nothing).
 	Sandbox string
+	// WorkDir is the agent's work directory, which holds every sandbox;
+	// an isolated container sees nothing of it but its own sandbox.
+	WorkDir string
 	// Path is the program to run (looked up in the agent's PATH when it has
 	// no slash); Argv is its full argument vector including argv[0].
 	// Shell commands arrive as /bin/sh, [sh -c <value>].
@@ -114,6 +117,8 @@ type limits struct {
 	pidsMax  int
 }
 
+// limitsFor derives a container's limits from its resources; pidsMax 0
+// means the default (see pidsPerMB).
 func limitsFor(res mesos.Resources, pidsMax int) limits {
 	l := limits{pidsMax: pidsMax}
 	for _, r := range res {
@@ -129,6 +134,12 @@ func limitsFor(res mesos.Resources, pidsMax int) limits {
 	}
 	if l.memBytes > 0 && l.memBytes < minMemoryBytes {
 		l.memBytes = minMemoryBytes
+	}
+	if l.pidsMax <= 0 {
+		l.pidsMax = DefaultPidsMax
+		if l.memBytes > 0 {
+			l.pidsMax = min(max(int(l.memBytes>>20)*pidsPerMB, minPidsMax), DefaultPidsMax)
+		}
 	}
 	return l
 }

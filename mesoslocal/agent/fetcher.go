@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,7 +19,9 @@ import (
 
 // fetcher downloads CommandInfo.uris into a sandbox before the container
 // starts, like the Mesos fetcher: http(s) URLs and local paths (plain or
-// file://), renamed by output_file, made executable or unpacked.
+// file://), renamed by output_file, made executable or unpacked. A local
+// executable is hard-linked instead of copied where that is safe (see
+// linkExecutable).
 type fetcher struct {
 	client  *http.Client
 	timeout time.Duration
@@ -70,11 +73,19 @@ func (f *fetcher) fetch(ctx context.Context, root *os.Root, u mesos.CommandInfo_
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
+	// A file already there is replaced, never written through: it may be
+	// a hard link to a host file that an earlier URI shared.
+	if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replace %s: %w", name, err)
+	}
+	if local, ok := src.(*os.File); ok && u.GetExecutable() && linkExecutable(root, local, name) {
+		return nil
+	}
 	mode := os.FileMode(0o644)
 	if u.GetExecutable() {
 		mode = 0o755
 	}
-	dst, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	dst, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -30,9 +29,11 @@ import (
 //   - new mount, pid, ipc and uts namespaces, set up by the container init
 //     (containerinit_linux.go): read-only host tree, private tmpfs /tmp,
 //     /var/tmp and /dev/shm, the sandbox as the one writable host
-//     directory, a /proc showing only the container's processes. The
-//     executor is pid 1 of its namespace, so its exit takes every process
-//     it started with it;
+//     directory and the only part of the agent's work directory it sees,
+//     a /proc showing only the container's processes. The container's
+//     first process (the executor, or the shell that runs it) is pid 1 of
+//     its namespace, so its exit takes every process of the container
+//     with it;
 //   - an unprivileged uid/gid of its own, distinct per container, owning
 //     the sandbox, which becomes mode 0700 so other containers cannot read it;
 //   - cgroup memory, cpu and pids limits from the resources
@@ -47,7 +48,9 @@ import (
 // has handlers for (SIGKILL aside) and inherits orphaned processes to reap;
 // HOME is its sandbox; whatever it executes must be readable and
 // searchable by others along the whole path and lie outside the private
-// directories, or be fetched into the sandbox.
+// directories and the agent's work directory, or be fetched into the
+// sandbox (a local executable the agent may share is linked, not copied:
+// fetchlink_linux.go).
 
 const (
 	firstIsolated = 200000 // uids/gids handed to containers start here
@@ -55,35 +58,6 @@ const (
 	// initTimeout bounds the container init's set-up.
 	initTimeout = 30 * time.Second
 )
-
-// uids hands out container uids for the whole process, so that agents
-// sharing a process (a test cluster) never give two containers one uid.
-// It starts at a random offset to make a clash between two agent
-// processes on one host unlikely.
-var uids = struct {
-	sync.Mutex
-	next  int
-	inUse map[int]bool
-}{next: rand.IntN(isolatedIDs), inUse: map[int]bool{}}
-
-func allocateID() int {
-	uids.Lock()
-	defer uids.Unlock()
-	for {
-		id := firstIsolated + uids.next
-		uids.next = (uids.next + 1) % isolatedIDs
-		if !uids.inUse[id] {
-			uids.inUse[id] = true
-			return id
-		}
-	}
-}
-
-func freeID(id int) {
-	uids.Lock()
-	delete(uids.inUse, id)
-	uids.Unlock()
-}
 
 type isolator struct {
 	log        *slog.Logger
@@ -121,6 +95,14 @@ func newIsolator(log *slog.Logger, pidsMax int, tmpfsBytes int64) *isolator {
 	if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
 		i.v2 = true
 	}
+	if i.root {
+		if err := uids.ready(); err != nil {
+			log.Warn("container uids are unique within this process only: no lock file shared with other agents", "error", err)
+		}
+		if n := sweepStaleCgroups(i.v2, time.Now().Add(-staleCgroupAge)); n > 0 {
+			log.Info("removed cgroups left by agents that died", "cgroups", n)
+		}
+	}
 	return i
 }
 
@@ -136,7 +118,11 @@ func (i *isolator) prepare(spec LaunchSpec, cmd *exec.Cmd) (_ *isolation, err er
 	if cmd.Err != nil {
 		return nil, cmd.Err
 	}
-	s := &isolation{owner: i, id: allocateID()}
+	id, err := uids.allocate()
+	if err != nil {
+		return nil, err
+	}
+	s := &isolation{owner: i, id: id}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -156,11 +142,23 @@ func (i *isolator) prepare(spec LaunchSpec, cmd *exec.Cmd) (_ *isolation, err er
 		return nil, err
 	}
 	s.rlimits = rlimitsFor(spec.Container)
+	// The init starts in the sandbox: relative paths would not survive.
+	sandbox, err := filepath.Abs(spec.Sandbox)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox path: %w", err)
+	}
+	workDir := ""
+	if spec.WorkDir != "" {
+		if workDir, err = filepath.Abs(spec.WorkDir); err != nil {
+			return nil, fmt.Errorf("work dir path: %w", err)
+		}
+	}
 	s.init = initConfig{
 		Path:         cmd.Path,
 		Argv:         cmd.Args,
 		Env:          containerEnv(cmd.Env, spec.Sandbox, s.cgroups.env()),
-		Sandbox:      spec.Sandbox,
+		Sandbox:      sandbox,
+		WorkDir:      workDir,
 		UID:          s.id,
 		GID:          s.id,
 		TmpfsBytes:   i.tmpfsBytes,
@@ -272,6 +270,18 @@ func (s *isolation) limitation(waitStatus int) *Limitation {
 	}
 }
 
+// killed is told that every process of the container has been sent
+// SIGKILL: nothing but exiting runs any more, so the CPU quota only slows
+// the container's end.
+func (s *isolation) killed() {
+	if s == nil || s.cgroups == nil {
+		return
+	}
+	if err := s.cgroups.unthrottle(); err != nil && !os.IsNotExist(err) {
+		s.owner.log.Debug("lift cpu quota of a killed container", "error", err)
+	}
+}
+
 // release removes the container's cgroups and returns its uid. It runs
 // after the container's processes are gone.
 func (s *isolation) release() {
@@ -288,7 +298,7 @@ func (s *isolation) release() {
 			s.owner.log.Warn("remove cgroup", "cgroup", dir, "error", err)
 		})
 	}
-	freeID(s.id)
+	uids.free(s.id)
 }
 
 var rlimitResources = map[mesos.RLimitInfo_RLimit_Type]int{
@@ -329,10 +339,24 @@ func prlimit(pid int, rl rlimit) error {
 	return nil
 }
 
+// chownTree gives dir and what it holds to uid and gid, except regular
+// files with more than one link: such a file may be a host file the
+// fetcher linked in (linkExecutable), and handing it to the container
+// would hand over the host's copy too. Those stay as they are, readable
+// and runnable, not writable.
 func chownTree(dir string, uid, gid int) error {
-	return filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+				return nil
+			}
 		}
 		return os.Lchown(p, uid, gid)
 	})

@@ -127,7 +127,7 @@ func TestIsolationIdentityAndLimits(t *testing.T) {
 		}
 		uids[vals["uid"]] = true
 		want := map[string]string{
-			"pid": "1", "mem": strconv.Itoa(64 << 20), "quota": "50000", "pids_max": strconv.Itoa(DefaultPidsMax),
+			"pid": "1", "mem": strconv.Itoa(64 << 20), "quota": "50000", "pids_max": strconv.Itoa(64 * pidsPerMB),
 			"home": vals["sandbox"], "pids_cgroup": cgroupDirForTest("pids", filepath.Base(vals["sandbox"])),
 		}
 		for k, v := range want {
@@ -355,5 +355,53 @@ func TestIsolatedRealExecutor(t *testing.T) {
 		if !strings.Contains(env, want) {
 			t.Errorf("executor environment lacks %s: %s", want, env)
 		}
+	}
+}
+
+// An executable the fetcher linked in from the host stays the host's: the
+// container runs it but can neither write nor chmod it, and it stays
+// root's, mode 0755, after the container has ended.
+func TestIsolationLinkedExecutableStaysTheHosts(t *testing.T) {
+	a, m := newIsolatedAgent(t, nil)
+	tool := filepath.Join(t.TempDir(), "tool")
+	const body = "#!/bin/sh\necho ran=yes\n"
+	if err := os.WriteFile(tool, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tool, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	task := commandTask("t1", &mesos.CommandInfo{
+		Value: strp(`./tool; if echo x >> ./tool 2>/dev/null; then echo write=done; else echo write=denied; fi; ` +
+			`if chmod 777 ./tool 2>/dev/null; then echo chmod=done; else echo chmod=denied; fi`),
+		URIs: []mesos.CommandInfo_URI{{Value: tool, Executable: boolp(true)}},
+	})
+	task.Resources = mesos.Resources{scalar("cpus", 0.5), scalar("mem", 64)}
+	a.LaunchTask(testFramework(), task)
+	if st := waitTerminal(t, m, "t1"); st.GetState() != mesos.TASK_FINISHED {
+		t.Fatalf("%s %s", st.GetState(), st.GetMessage())
+	}
+	out := readSandboxFile(t, a, "t1", "stdout")
+	for _, want := range []string{"ran=yes", "write=denied", "chmod=denied"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("container output %q lacks %s", out, want)
+		}
+	}
+	host, err := os.Stat(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSandbox, err := os.Stat(filepath.Join(sandboxOf(t, a, "t1"), "tool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(host, inSandbox) {
+		t.Error("the executable was copied, not linked")
+	}
+	if st := host.Sys().(*syscall.Stat_t); st.Uid != 0 || host.Mode().Perm() != 0o755 {
+		t.Errorf("host file owned by %d with mode %v, want root and 0755", st.Uid, host.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(tool); string(b) != body {
+		t.Errorf("host file changed: %q", b)
 	}
 }

@@ -28,6 +28,8 @@ func (s *isolation) started(int) error { return nil }
 
 func (s *isolation) limitation(int) *Limitation { return nil }
 
+func (s *isolation) killed() {}
+
 func (s *isolation) release() {}
 
 // dieWithAgent does nothing: only Linux has a parent-death signal.

@@ -137,6 +137,7 @@ func (a *Agent) prepare(ctx context.Context, p launchPlan) (LaunchSpec, error) {
 		FrameworkID: *p.info.FrameworkID,
 		ExecutorID:  p.info.ExecutorID,
 		Sandbox:     p.sandbox,
+		WorkDir:     a.cfg.WorkDir,
 		Path:        path,
 		Argv:        argv,
 		Env:         env,

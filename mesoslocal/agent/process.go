@@ -28,6 +28,22 @@ const (
 	DefaultTmpfsBytes = 64 << 20 // per private /tmp, /var/tmp, /dev/shm
 )
 
+// Without a PidsMax, an isolated container with a memory limit may have
+// pidsPerMB processes and threads per MB of it, between minPidsMax and
+// DefaultPidsMax. Every process costs its memory cgroup something (page
+// tables, a kernel stack, the pages it dirties; about 170 KB for a forked
+// python3), so a pids limit above what the memory can hold never binds:
+// a fork bomb then presses on the memory limit instead, where every fork
+// drives reclaim and the OOM killer, and the whole container, executor
+// included, crawls at its CPU quota. A python3 fork bomb in a 160 MB
+// container under a 4096 limit reached 940 processes and took minutes to
+// die even after SIGKILL. At 2 per MB the pids limit binds first, at a
+// third of the memory.
+const (
+	pidsPerMB  = 2
+	minPidsMax = 64
+)
+
 // ProcessContainerizer runs each container as a child process of the agent
 // in its own process group, so that signals and kills reach every process
 // the executor starts (a worker it forks, say). The first process of every
@@ -39,8 +55,9 @@ type ProcessContainerizer struct {
 	// Isolation turns on namespaces, an unprivileged user and cgroup
 	// limits where the agent has the privileges for them.
 	Isolation bool
-	// PidsMax caps the processes and threads of an isolated container
-	// (DefaultPidsMax when zero): a fork bomb stops there.
+	// PidsMax caps the processes and threads of an isolated container: a
+	// fork bomb stops there. Zero derives it from the container's memory
+	// limit (pidsPerMB), or DefaultPidsMax without one.
 	PidsMax int
 	// TmpfsBytes is the size of each private tmpfs of an isolated
 	// container (DefaultTmpfsBytes when zero). Its pages also count
@@ -98,7 +115,7 @@ func (p *ProcessContainerizer) Launch(ctx context.Context, spec LaunchSpec) (Con
 	var iso *isolation
 	if p.Isolation {
 		p.isoOnce.Do(func() {
-			p.iso = newIsolator(log, cmp.Or(p.PidsMax, DefaultPidsMax), cmp.Or(p.TmpfsBytes, DefaultTmpfsBytes))
+			p.iso = newIsolator(log, p.PidsMax, cmp.Or(p.TmpfsBytes, DefaultTmpfsBytes))
 		})
 		if iso, err = p.iso.prepare(spec, cmd); err != nil {
 			return nil, fmt.Errorf("launch container %s: isolate: %w", spec.ContainerID, err)
@@ -114,7 +131,7 @@ func (p *ProcessContainerizer) Launch(ctx context.Context, spec LaunchSpec) (Con
 		iso.release()
 		return nil, fmt.Errorf("launch container %s: isolate: %w", spec.ContainerID, err)
 	}
-	c := &processContainer{pid: cmd.Process.Pid, done: make(chan struct{}), status: -1}
+	c := &processContainer{pid: cmd.Process.Pid, iso: iso, done: make(chan struct{}), status: -1}
 	go c.wait(cmd, iso)
 	return c, nil
 }
@@ -128,6 +145,7 @@ func (p *ProcessContainerizer) logger() *slog.Logger {
 
 type processContainer struct {
 	pid  int
+	iso  *isolation // nil without isolation
 	done chan struct{}
 
 	mu         sync.Mutex
@@ -165,6 +183,11 @@ func (c *processContainer) Signal(sig syscall.Signal) error {
 	// because the child was started with Setpgid.
 	if err := syscall.Kill(-c.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signal container process group %d: %w", c.pid, err)
+	}
+	if sig == syscall.SIGKILL {
+		// Isolated, the first process is pid 1 of the container's
+		// namespace: its death kills the rest.
+		c.iso.killed()
 	}
 	return nil
 }

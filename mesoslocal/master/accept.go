@@ -106,11 +106,11 @@ func (m *Master) startTask(lc *launchContext, t mesos.TaskInfo) {
 		tk.status.ExecutorID = &mesos.ExecutorID{Value: eid}
 		key := execKey{a.id, fw.id.Value, eid}
 		if m.executors[key] == nil {
-			m.executors[key] = &executor{info: *t.Executor, resources: normalize(t.Executor.Resources)}
+			m.putExecutor(key, &executor{info: *t.Executor, resources: normalize(t.Executor.Resources)})
 			lc.pending[eid] = t.Executor
 		}
 	}
-	m.tasks[taskKey{fw.id.Value, t.TaskID.Value}] = tk
+	m.putTask(taskKey{fw.id.Value, t.TaskID.Value}, tk)
 	m.log.Info("launching task", "framework_id", fw.id.Value, "task_id", t.TaskID.Value,
 		"agent_id", a.id, "resources", tk.resources.String())
 	info := fw.info
@@ -156,7 +156,7 @@ func (m *Master) takeOffers(fw *framework, ids []mesos.OfferID) ([]*offer, error
 		if o == nil || o.framework != fw.id.Value {
 			continue
 		}
-		delete(m.offers, id.Value)
+		m.dropOffer(id.Value)
 		out = append(out, o)
 	}
 	if err != nil {
@@ -208,7 +208,7 @@ func (m *Master) declineOffers(fw *framework, d *scheduler.Call_Decline, now tim
 		if o == nil || o.framework != fw.id.Value {
 			continue
 		}
-		delete(m.offers, id.Value)
+		m.dropOffer(id.Value)
 		m.decline(fw, o.agent, o.role, o.resources, d.Filters, now)
 	}
 }

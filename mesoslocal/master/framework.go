@@ -117,12 +117,12 @@ func (m *Master) removeFramework(fw *framework, why string) {
 	for key, t := range m.tasks {
 		if key.framework == fw.id.Value {
 			m.releaseTask(t)
-			delete(m.tasks, key)
+			m.dropTask(key)
 		}
 	}
 	for key := range m.executors {
 		if key.framework == fw.id.Value {
-			delete(m.executors, key)
+			m.dropExecutor(key)
 		}
 	}
 	for _, id := range m.agentOrder {

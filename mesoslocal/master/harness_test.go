@@ -60,6 +60,9 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	srv := &http.Server{Handler: m}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() {
+		if err := m.checkLoads(); err != nil {
+			t.Errorf("per-agent index: %v", err)
+		}
 		_ = m.Close()
 		_ = srv.Close()
 	})

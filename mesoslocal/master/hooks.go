@@ -124,7 +124,7 @@ func (m *Master) RescindOffer(id mesos.OfferID) error {
 	if o == nil {
 		return fmt.Errorf("rescind offer: %s is not outstanding", id.Value)
 	}
-	delete(m.offers, id.Value)
+	m.dropOffer(id.Value)
 	if fw := m.frameworks[o.framework]; fw != nil {
 		fw.send(rescindEvent(id.Value))
 	}
@@ -168,7 +168,7 @@ func (m *Master) RemoveAgent(id mesos.AgentID, unreachable bool) error {
 		if t.agent != id.Value {
 			continue
 		}
-		delete(m.tasks, key)
+		m.dropTask(key)
 		if isTerminal(t.status.GetState()) {
 			continue
 		}
@@ -200,7 +200,7 @@ func (m *Master) RemoveAgent(id mesos.AgentID, unreachable bool) error {
 			if unreachable {
 				m.stashPartitioned(id.Value, nil, taskKey{}, e, key)
 			}
-			delete(m.executors, key)
+			m.dropExecutor(key)
 		}
 	}
 	a.queue.close()
@@ -267,12 +267,12 @@ func (m *Master) reregister(tasks map[taskKey]*task, executors map[execKey]*exec
 	}
 	for key, t := range tasks {
 		if m.agents[t.agent] != nil {
-			m.tasks[key] = t
+			m.putTask(key, t)
 		}
 	}
 	for key, e := range executors {
 		if m.agents[key.agent] != nil {
-			m.executors[key] = e
+			m.putExecutor(key, e)
 		}
 	}
 	for _, a := range m.agents {

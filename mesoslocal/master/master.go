@@ -69,8 +69,11 @@ type Master struct {
 	offers      map[string]*offer
 	tasks       map[taskKey]*task
 	executors   map[execKey]*executor
-	rotate      int // round-robin start among frameworks
-	faults      faults
+	// loads indexes tasks, executors and offers by agent (load.go); only
+	// putTask, dropTask and their likes change these four maps.
+	loads  map[string]*agentLoad
+	rotate int // round-robin start among frameworks
+	faults faults
 
 	kick chan struct{} // capacity 1: "allocate now"
 	stop chan struct{}
@@ -143,6 +146,7 @@ func (m *Master) resetState() {
 	m.offers = map[string]*offer{}
 	m.tasks = map[taskKey]*task{}
 	m.executors = map[execKey]*executor{}
+	m.loads = map[string]*agentLoad{}
 	if m.agents == nil {
 		m.agents = map[string]*agentEntry{}
 		m.unreachable = map[string]time.Time{}

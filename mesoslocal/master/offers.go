@@ -54,7 +54,6 @@ func (m *Master) allocate(now time.Time) {
 	start := m.rotate % len(eligible)
 	m.rotate++
 
-	used := m.usedByAgent()
 	batches := map[*framework][]mesos.Offer{}
 	var order []*framework
 	for _, aid := range m.agentOrder {
@@ -62,7 +61,7 @@ func (m *Master) allocate(now time.Time) {
 		if a == nil {
 			continue
 		}
-		free := a.total.Minus(used[aid]...)
+		free := a.total.Minus(m.used(aid)...)
 		if isEmpty(free) {
 			continue
 		}
@@ -80,7 +79,7 @@ func (m *Master) allocate(now time.Time) {
 				resources: free,
 			}
 			m.seq.offer++
-			m.offers[o.id] = o
+			m.putOffer(o)
 			if _, ok := batches[fw]; !ok {
 				order = append(order, fw)
 			}
@@ -96,27 +95,6 @@ func (m *Master) allocate(now time.Time) {
 			Offers: &scheduler.Event_Offers{Offers: batches[fw]},
 		})
 	}
-}
-
-// usedByAgent sums, per agent, resources held by live tasks, executors
-// and outstanding offers. Must hold m.mu.
-func (m *Master) usedByAgent() map[string]mesos.Resources {
-	used := map[string]mesos.Resources{}
-	for _, t := range m.tasks {
-		if !t.released {
-			r := used[t.agent]
-			used[t.agent] = r.Plus(t.resources...)
-		}
-	}
-	for key, e := range m.executors {
-		r := used[key.agent]
-		used[key.agent] = r.Plus(e.resources...)
-	}
-	for _, o := range m.offers {
-		r := used[o.agent]
-		used[o.agent] = r.Plus(o.resources...)
-	}
-	return used
 }
 
 // offerProto renders an offer as the framework should see it.
@@ -151,8 +129,8 @@ func (m *Master) offerProto(fw *framework, a *agentEntry, o *offer) mesos.Offer 
 // executorIDs lists the framework's executors registered on an agent.
 func (m *Master) executorIDs(fwID, agentID string) []mesos.ExecutorID {
 	var ids []mesos.ExecutorID
-	for key := range m.executors {
-		if key.framework == fwID && key.agent == agentID {
+	for key := range m.load(agentID).executors {
+		if key.framework == fwID {
 			ids = append(ids, mesos.ExecutorID{Value: key.executor})
 		}
 	}
@@ -231,7 +209,7 @@ func (m *Master) discardOffers(fw *framework, rescind bool) {
 		if o.framework != fw.id.Value {
 			continue
 		}
-		delete(m.offers, id)
+		m.dropOffer(id)
 		if rescind {
 			fw.send(rescindEvent(id))
 		}
@@ -241,11 +219,8 @@ func (m *Master) discardOffers(fw *framework, rescind bool) {
 
 // rescindAgentOffers withdraws every offer on an agent. Must hold m.mu.
 func (m *Master) rescindAgentOffers(agent string) {
-	for id, o := range m.offers {
-		if o.agent != agent {
-			continue
-		}
-		delete(m.offers, id)
+	for id, o := range m.load(agent).offers {
+		m.dropOffer(id)
 		if fw := m.frameworks[o.framework]; fw != nil {
 			fw.send(rescindEvent(id))
 		}

@@ -47,10 +47,10 @@ func (m *Master) restorePartitioned(agent string) {
 	delete(m.faults.partitioned, agent)
 	a := m.agents[agent]
 	for key, e := range p.executors {
-		m.executors[key] = e
+		m.putExecutor(key, e)
 	}
 	for key, t := range p.tasks {
-		m.tasks[key] = t
+		m.putTask(key, t)
 		fw := m.frameworks[key.framework]
 		if fw == nil {
 			continue // it learns of the task when it reconciles

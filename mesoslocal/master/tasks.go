@@ -49,6 +49,7 @@ func (m *Master) releaseTask(t *task) {
 		return
 	}
 	t.released = true
+	m.load(t.agent).usedValid = false
 	m.kickAllocator()
 }
 
@@ -131,7 +132,7 @@ func (m *Master) StatusUpdate(agent mesos.AgentID, status mesos.TaskStatus) {
 	m.deliverUpdate(fw, status)
 	if len(status.UUID) == 0 && isTerminal(state) {
 		// Unreliable terminal updates are never acknowledged.
-		delete(m.tasks, taskKey{t.framework, t.info.TaskID.Value})
+		m.dropTask(taskKey{t.framework, t.info.TaskID.Value})
 	}
 }
 
@@ -139,10 +140,7 @@ func (m *Master) StatusUpdate(agent mesos.AgentID, status mesos.TaskStatus) {
 // unique per framework, so an executor id breaks ties between frameworks.
 func (m *Master) taskOnAgent(agent string, st mesos.TaskStatus) *task {
 	var found *task
-	for key, t := range m.tasks {
-		if key.task != st.TaskID.Value || t.agent != agent {
-			continue
-		}
+	for _, t := range m.load(agent).tasks[st.TaskID.Value] {
 		if st.ExecutorID != nil && t.executor != "" && t.executor != st.ExecutorID.Value {
 			continue
 		}
@@ -178,7 +176,7 @@ func (m *Master) ExecutorTerminated(fw mesos.FrameworkID, agent mesos.AgentID, e
 	}
 	key := execKey{agent: agent.Value, framework: fw.Value, executor: exec.Value}
 	if _, ok := m.executors[key]; ok {
-		delete(m.executors, key)
+		m.dropExecutor(key)
 		m.kickAllocator()
 	}
 	f := m.frameworks[fw.Value]
@@ -206,7 +204,7 @@ func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 	}
 	key := taskKey{fw.id.Value, ack.TaskID.Value}
 	if t := m.tasks[key]; t != nil && t.terminalUUID != nil && bytes.Equal(t.terminalUUID, ack.UUID) {
-		delete(m.tasks, key)
+		m.dropTask(key)
 	}
 	fid, tid, uuid := fw.id, ack.TaskID, append([]byte(nil), ack.UUID...)
 	a.do(func(ag Agent) { ag.Acknowledge(fid, tid, uuid) })

@@ -54,7 +54,7 @@ func (m *Master) updateFramework(fw *framework, u *scheduler.Call_UpdateFramewor
 	// Offers made to a role the framework left are no longer usable by it.
 	for id, o := range m.offers {
 		if o.framework == fw.id.Value && !newRoles[o.role] {
-			delete(m.offers, id)
+			m.dropOffer(id)
 			fw.send(rescindEvent(id))
 		}
 	}

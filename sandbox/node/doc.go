@@ -21,5 +21,9 @@
 // log. process.exit() ends the worker: that call answers 502 and the
 // executor starts a replacement.
 //
+// Started without a code path (WaitCommand, for stems of the warm pool)
+// the worker says it waits and loads the code a load frame names, with
+// the function's environment, when a registration claims the stem.
+//
 // Dockerfile builds the runtime image: node:20-slim plus the fob binary.
 package node

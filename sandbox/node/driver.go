@@ -19,11 +19,12 @@ func init() {
 // Driver describes the Node.js runtime.
 func Driver() sandbox.Driver {
 	return sandbox.Driver{
-		Name:      Name,
-		Extension: ".js",
-		Image:     "fob/runtime-node:20",
-		ShimName:  "fob_worker.js",
-		Shim:      shim,
-		Command:   []string{"node", "{shim}", "{code}"},
+		Name:        Name,
+		Extension:   ".js",
+		Image:       "fob/runtime-node:20",
+		ShimName:    "fob_worker.js",
+		Shim:        shim,
+		Command:     []string{"node", "{shim}", "{code}"},
+		WaitCommand: []string{"node", "{shim}"},
 	}
 }

@@ -6,8 +6,13 @@
 // stderr are the function's log, so console.log in user code never touches
 // the protocol.
 //
+// Started without a code path (waiting mode, for stems of fob's warm pool),
+// it says W and waits for an F frame naming the code to load; from then on
+// it is the same worker as one started with the path.
+//
 // A frame is a 4-byte big-endian length n, then n bytes: a kind byte and the
-// payload. Kinds: C call (payload: parameters, a JSON object); L loaded;
+// payload. Kinds: C call (payload: parameters, a JSON object); F load
+// (payload: {"code": path, "env": {name: value}}); W waiting; L loaded;
 // E load error, X raised, B bad parameters (payload: {type, message,
 // traceback}); R result (payload: the JSON-encoded result).
 //
@@ -21,8 +26,9 @@ const path = require('path');
 const REQUESTS_FD = 3;
 const ANSWERS_FD = 4;
 
-const codePath = process.argv[2];
-const codeName = codePath ? path.basename(codePath) : 'function.js';
+// The code's path: from argv, or from the load frame in waiting mode.
+let codePath = process.argv[2];
+let codeName = codePath ? path.basename(codePath) : 'function.js';
 
 function writeFrame(kind, payload) {
   const body = payload === undefined ? Buffer.alloc(0) : Buffer.from(payload, 'utf8');
@@ -161,17 +167,9 @@ async function serve(callme, payload) {
   settle('R', encoded);
 }
 
-function main() {
-  if (!codePath) {
-    console.error('usage: fob_worker.js <code path>');
-    process.exit(2);
-  }
-  const callme = load();
-  if (callme === null) {
-    return;
-  }
-  writeFrame('L');
-
+// onFrames calls handle(kind, payload) for every frame that arrives on the
+// request pipe.
+function onFrames(handle) {
   const input = new net.Socket({fd: REQUESTS_FD, readable: true, writable: false});
   let buffered = Buffer.alloc(0);
   input.on('data', (chunk) => {
@@ -181,23 +179,76 @@ function main() {
       if (buffered.length < 4 + n) {
         break;
       }
-      const kind = String.fromCharCode(buffered[4]);
+      const kind = n === 0 ? '' : String.fromCharCode(buffered[4]);
       const payload = buffered.subarray(5, 4 + n);
       buffered = buffered.subarray(4 + n);
-      if (n === 0 || kind !== 'C') {
-        writeFrame('B', plainError('TypeError', `unknown frame kind ${JSON.stringify(kind)}`));
-        continue;
-      }
-      // The executor sends the next call only after our answer, so calls
-      // never overlap. They are not chained on each other's promises: a
-      // call answered by an uncaught exception may never settle.
-      serve(callme, payload);
+      handle(kind, payload);
     }
   });
   input.on('end', () => process.exit(0));
   input.on('error', (err) => {
     console.error('fob: request pipe failed:', err);
     process.exit(1);
+  });
+}
+
+// loadRequest applies a load frame: the code's path and the function's
+// environment. It returns false (having answered E) when the frame is bad.
+function loadRequest(payload) {
+  let req;
+  try {
+    req = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    writeFrame('E', plainError('SyntaxError', `bad load request: ${err.message}`));
+    return false;
+  }
+  if (req === null || typeof req !== 'object' || typeof req.code !== 'string' || req.code === '') {
+    writeFrame('E', plainError('TypeError', 'bad load request: no code path'));
+    return false;
+  }
+  codePath = req.code;
+  codeName = path.basename(codePath);
+  for (const [k, v] of Object.entries(req.env || {})) {
+    process.env[k] = String(v);
+  }
+  return true;
+}
+
+function main() {
+  if (process.argv.length > 3) {
+    console.error('usage: fob_worker.js [<code path>]');
+    process.exit(2);
+  }
+  let callme = null;
+  if (codePath) {
+    callme = load();
+    if (callme === null) {
+      return;
+    }
+    writeFrame('L');
+  } else {
+    writeFrame('W');
+  }
+  onFrames((kind, payload) => {
+    if (callme === null && kind === 'F') {
+      if (!loadRequest(payload) || (callme = load()) === null) {
+        process.exit(0); // the executor fails the instance; E says why
+      }
+      writeFrame('L');
+      return;
+    }
+    if (kind !== 'C') {
+      writeFrame('B', plainError('TypeError', `unknown frame kind ${JSON.stringify(kind)}`));
+      return;
+    }
+    if (callme === null) {
+      writeFrame('B', plainError('Error', 'no function is loaded yet'));
+      return;
+    }
+    // The executor sends the next call only after our answer, so calls
+    // never overlap. They are not chained on each other's promises: a
+    // call answered by an uncaught exception may never settle.
+    serve(callme, payload);
   });
 }
 

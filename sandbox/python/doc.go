@@ -15,7 +15,14 @@
 // caller's error (HTTP 400), not an exception of the function. Any
 // BaseException the function raises, SystemExit included, is reported with
 // its type, message and traceback and leaves the worker serving. print()
-// goes to the function's log; the protocol runs on fds 3 and 4.
+// goes to the function's log; the protocol runs on fds 3 and 4. For a plain
+// function the binding reads callme's code object, with inspect's rules and
+// messages, rather than importing inspect: that import would be a third of
+// a worker's start-up cpu, spent inside the instance's cpu quota.
+//
+// Started without a code path (WaitCommand, for stems of the warm pool)
+// the worker says it waits and loads the code a load frame names, with
+// the function's environment, when a registration claims the stem.
 //
 // Dockerfile builds the runtime image: python:3.11-slim plus the fob
 // binary, which runs as the executor inside the container.

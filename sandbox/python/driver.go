@@ -26,6 +26,7 @@ func Driver() sandbox.Driver {
 		Shim:      shim,
 		// -u: the function's prints reach its log at once, not when a
 		// buffer fills, so `fob logs` shows them during the call.
-		Command: []string{"python3", "-u", "{shim}", "{code}"},
+		Command:     []string{"python3", "-u", "{shim}", "{code}"},
+		WaitCommand: []string{"python3", "-u", "{shim}"},
 	}
 }

@@ -19,4 +19,9 @@ func TestRegistered(t *testing.T) {
 	if !strings.Contains(joined, "{shim}") || !strings.Contains(joined, "{code}") {
 		t.Errorf("command %q lacks {shim} or {code}", joined)
 	}
+	// The warm pool starts workers without code.
+	wait := strings.Join(d.WaitCommand, " ")
+	if !strings.Contains(wait, "{shim}") || strings.Contains(wait, "{code}") {
+		t.Errorf("wait command %q: want {shim} and no {code}", wait)
+	}
 }
