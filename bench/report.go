@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	_ "embed"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,6 +99,12 @@ func (r *report) addTarget(goal, measured string, ok bool) {
 	r.targets = append(r.targets, target{goal, measured, met})
 }
 
+// levers is the hand-kept record of what each speed-up bought, measured
+// when it went in; every run carries it along.
+//
+//go:embed levers.md
+var levers string
+
 func (r *report) markdown() string {
 	var b strings.Builder
 	m, o := r.machine, r.opts
@@ -135,6 +142,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "\nMicro-benchmarks of the hot pieces are `go test` benchmarks, not part of this file: "+
 		"`go test -run '^$' -bench . -count 10 ./api/ ./executor/... ./scheduler/ > new.txt`, "+
 		"then `benchstat old.txt new.txt` (golang.org/x/perf/cmd/benchstat) against the same run on the previous commit.\n")
+	fmt.Fprintf(&b, "\n%s", levers)
 	return b.String()
 }
 

@@ -207,6 +207,30 @@ func TestMasterRestart(t *testing.T) {
 	}
 }
 
+// TestMasterBounce restarts the master with its memory: every stream
+// breaks and the master answers 503 for a while, then serves the same
+// frameworks and tasks again. fob must retry through the 503s,
+// re-subscribe with its id and keep every task as it was.
+// Conformance: 94, 95, 104, 108.
+func TestMasterBounce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	want := e.startWith(2)
+	fw := e.frameworkID()
+	before := e.taskIDs()
+	old := e.stream(fw)
+	calls := e.streamCalls(want)
+	e.cluster.Master.Bounce(2 * time.Second)
+	e.waitResubscribed(fw, old, 20*time.Second)
+	r := "after-bounce-v1"
+	want[e.register(r)] = r
+	e.settle(want)
+	calls.finish(t)
+	if after := e.taskIDs(); !containsAll(after, before) {
+		t.Errorf("tasks were replaced across the master bounce: before %v, after %v", before, after)
+	}
+}
+
 // containsAll reports whether every element of sub is in set.
 func containsAll(set, sub []string) bool {
 	for _, s := range sub {
