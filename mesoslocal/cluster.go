@@ -81,7 +81,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	agents []*agent.Agent
-	added  int // agents started so far, the n of AgentResourcesFor
+	added  int // agents started so far: the n of AgentResourcesFor and of the ports split
 	closed bool
 	stop   func() bool
 	wg     sync.WaitGroup
@@ -156,12 +156,14 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 // AddAgent starts one more agent with the configured resources and
 // registers it with the master.
 func (c *Cluster) AddAgent(ctx context.Context) (*agent.Agent, error) {
-	resources := c.cfg.AgentResources
+	c.mu.Lock()
+	n := c.added
+	c.added++
+	c.mu.Unlock()
+	// Without a per-agent choice, the agents started with the cluster share
+	// the ports range; agents added later get the whole range.
+	resources := splitPorts(c.cfg.AgentResources, c.cfg.Agents, n)
 	if c.cfg.AgentResourcesFor != nil {
-		c.mu.Lock()
-		n := c.added
-		c.added++
-		c.mu.Unlock()
 		resources = c.cfg.AgentResourcesFor(n)
 	}
 	res, err := ParseResources(resources)

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/user"
 	"runtime"
@@ -118,3 +119,16 @@ func ownBinary(isolated bool) (command string, uris []mesos.CommandInfo_URI, err
 
 // proto returns a pointer to v, for optional protobuf fields.
 func proto[T any](v T) *T { return &v }
+
+// isolationFor decides isolation for this host and warns, once, of what
+// goes unenforced when it is off.
+func isolationFor(mode string, log *slog.Logger) (bool, error) {
+	isolated, notEnforced, err := resolveIsolation(mode, thisHost())
+	if err != nil {
+		return false, err
+	}
+	if !isolated {
+		log.Warn(notEnforced)
+	}
+	return isolated, nil
+}

@@ -50,12 +50,9 @@ func runLocal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	isolated, notEnforced, err := resolveIsolation(*isolationMode, thisHost())
+	isolated, err := isolationFor(*isolationMode, log)
 	if err != nil {
 		return err
-	}
-	if !isolated {
-		log.Warn(notEnforced)
 	}
 	execCommand, execURIs, err := ownBinary(isolated)
 	if err != nil {

@@ -26,12 +26,9 @@ func runMesosLocal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	isolated, notEnforced, err := resolveIsolation(*isolationMode, thisHost())
+	isolated, err := isolationFor(*isolationMode, log)
 	if err != nil {
 		return err
-	}
-	if !isolated {
-		log.Warn(notEnforced)
 	}
 	cluster, err := mesoslocal.Start(ctx, mesoslocal.Config{
 		Listen: *listen, Agents: *agents, AgentResources: *resources, WorkDir: *workDir, Logger: log,
