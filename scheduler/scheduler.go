@@ -72,7 +72,12 @@ func newCaller(cfg Config) calls.Caller {
 		httpcli.Codec(codec),
 		httpcli.Do(newLeader(cfg.MasterURL).wrap(httpcli.With(opts...))),
 	)
-	return httpsched.NewCaller(cli, httpsched.MaxRedirects(maxRedirects))
+	// AllowReconnection: mesos-go's client marks itself connected again
+	// when a call that was in flight while the stream broke answers late,
+	// and would then refuse every SUBSCRIBE as "already subscribed". fob
+	// subscribes only after the previous session has ended (Run waits for
+	// it), so a SUBSCRIBE always means "start over".
+	return httpsched.NewCaller(cli, httpsched.MaxRedirects(maxRedirects), httpsched.AllowReconnection(true))
 }
 
 // Run subscribes to the Mesos master and keeps functions' instances

@@ -88,6 +88,47 @@ func TestStreamDropped(t *testing.T) {
 	}
 }
 
+// TestStreamDroppedWithCallInFlight breaks fob's stream while one of its
+// calls is on the wire: the master has handled it, the answer arrives only
+// after fob has seen the stream end. mesos-go's client marks itself
+// connected again when such a late answer comes back, and without
+// reconnection allowed it then refuses every SUBSCRIBE as "already
+// subscribed": fob would never come back. fob must subscribe again and
+// launch what it was asked to.
+// Conformance: 94, 95.
+func TestStreamDroppedWithCallInFlight(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	want := e.startWith(1)
+	fw := e.frameworkID()
+	calls := e.streamCalls(want)
+
+	held, release := e.cluster.Master.HoldAnswers()
+	defer release()
+	// A new function makes fob call the master (REVIVE, then ACCEPT).
+	r := "in-flight-v1"
+	want[e.register(r)] = r
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("fob made no call to the master after a registration")
+	}
+	old := e.stream(fw)
+	must(t, e.cluster.Master.DropStream(fw))
+	// Let fob's stream reader see the end before the answer comes back.
+	e.eventually(10*time.Second, "the master sees fob disconnected", func() error {
+		if e.cluster.Master.Framework(fw).Connected {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	release()
+	e.waitResubscribed(fw, old, 20*time.Second)
+	e.settle(want)
+	calls.finish(t)
+}
+
 // TestStreamFrozen freezes fob's subscription: the connection stays open
 // but nothing arrives, not even heartbeats. Only fob's heartbeat watchdog
 // can notice; its new SUBSCRIBE fails the frozen stream over on the master.

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -16,6 +17,9 @@ type faults struct {
 	// partitioned keeps what RemoveAgent(…, true) took away from each
 	// unreachable agent until AddAgent brings it back (partition.go).
 	partitioned map[string]*partitionedAgent
+	// answers, when set, is the gate every non-SUBSCRIBE answer waits at
+	// (HoldAnswers).
+	answers *answerGate
 }
 
 // UpdateFault says what happens to one agent status update on its way to
@@ -84,6 +88,52 @@ func (m *Master) deliverUpdate(fw *framework, st mesos.TaskStatus) {
 			}
 		}
 	})
+}
+
+// answerGate holds answers until release closes open.
+type answerGate struct {
+	open chan struct{}
+	held chan scheduler.Call_Type
+}
+
+// HoldAnswers is a test hook, a slow network on the way back: from now on
+// the master handles every non-SUBSCRIBE call at once, as usual, but the
+// HTTP answer waits until release is called. held receives the type of
+// each call whose answer is being held (it is buffered; types beyond its
+// room are not reported). release lets every held answer go and ends the
+// hold; calling it twice is harmless.
+func (m *Master) HoldAnswers() (held <-chan scheduler.Call_Type, release func()) {
+	g := &answerGate{open: make(chan struct{}), held: make(chan scheduler.Call_Type, 64)}
+	m.mu.Lock()
+	m.faults.answers = g
+	m.mu.Unlock()
+	var once sync.Once
+	return g.held, func() {
+		once.Do(func() {
+			m.mu.Lock()
+			if m.faults.answers == g {
+				m.faults.answers = nil
+			}
+			m.mu.Unlock()
+			close(g.open)
+		})
+	}
+}
+
+// holdAnswer waits at the answer gate, if one is set, before a call of
+// type t is answered.
+func (m *Master) holdAnswer(t scheduler.Call_Type) {
+	m.mu.Lock()
+	g := m.faults.answers
+	m.mu.Unlock()
+	if g == nil {
+		return
+	}
+	select {
+	case g.held <- t:
+	default:
+	}
+	<-g.open
 }
 
 // DropStream is a test hook: it breaks the framework's subscription

@@ -70,6 +70,7 @@ func (m *Master) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, aerr := m.handleCall(call, r.Header.Get("Mesos-Stream-Id"), principal)
+	m.holdAnswer(call.Type)
 	if aerr != nil {
 		http.Error(w, aerr.msg, aerr.code)
 		return
