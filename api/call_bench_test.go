@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fob-project/fob/executor/callserver"
+	"github.com/fob-project/fob/executor/worker"
 	"github.com/fob-project/fob/state"
 )
 
@@ -194,9 +196,31 @@ func (d *discardResponse) WriteHeader(s int)           { d.status = s }
 // here and nowhere else.
 func (d *discardResponse) ReadFrom(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
 
-// benchExecutor stands in for an executor's call server.
+// benchExecutor runs the executor's real call server over loopback, its
+// worker pool reduced to answering 42.
 func benchExecutor(b *testing.B) *httptest.Server {
+	s := callserver.New(callserver.Config{}, answer42{}, nil)
+	s.SetReady(true)
+	ts := httptest.NewServer(s)
+	b.Cleanup(ts.Close)
+	b.Cleanup(s.Close)
+	return ts
+}
+
+type answer42 struct{}
+
+func (answer42) Call(context.Context, []byte) (byte, []byte, error) {
+	return worker.KindResult, []byte("42"), nil
+}
+
+// httpOnlyExecutor answers POST /call only, as executors without call
+// channels do.
+func httpOnlyExecutor(b *testing.B) *httptest.Server {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/call" {
+			http.NotFound(w, r)
+			return
+		}
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"result":42}`))
@@ -205,34 +229,42 @@ func benchExecutor(b *testing.B) *httptest.Server {
 	return ts
 }
 
-// BenchmarkProxyForward is the API's hop to an executor over loopback:
-// the keep-alive pool, the request and the pass-through of the answer.
+// BenchmarkProxyForward is the API's hop to an executor over loopback and
+// the pass-through of the answer: over the call channel, and over
+// per-call HTTP requests for executors without one.
 func BenchmarkProxyForward(b *testing.B) {
-	ts := benchExecutor(b)
-	p := newProxy()
-	rt := &route{fn: &state.Function{ID: "f", Version: 1, Limits: state.Limits{Timeout: time.Second}}}
-	ep := &endpoint{taskID: "t", base: ts.URL, addr: strings.TrimPrefix(ts.URL, "http://"), version: 1}
-	rt.endpoints = []*endpoint{ep}
-	body := []byte(`{"a":1,"b":2}`)
-	b.Run("sequential", func(b *testing.B) {
-		w := &discardResponse{h: http.Header{}}
-		b.ReportAllocs()
-		for b.Loop() {
-			p.forward(w, context.Background(), rt, ep, body)
-			if w.status != http.StatusOK {
-				b.Fatalf("status %d", w.status)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
+	for _, c := range []struct {
+		name string
+		ts   *httptest.Server
+	}{
+		{"channel", benchExecutor(b)},
+		{"http", httpOnlyExecutor(b)},
+	} {
+		p := newProxy()
+		rt := &route{fn: &state.Function{ID: "f", Version: 1, Limits: state.Limits{Timeout: time.Second}}}
+		ep := &endpoint{taskID: "t", base: c.ts.URL, addr: strings.TrimPrefix(c.ts.URL, "http://"), version: 1}
+		rt.endpoints = []*endpoint{ep}
+		body := []byte(`{"a":1,"b":2}`)
+		b.Run(c.name+"/sequential", func(b *testing.B) {
 			w := &discardResponse{h: http.Header{}}
-			for pb.Next() {
+			b.ReportAllocs()
+			for b.Loop() {
 				p.forward(w, context.Background(), rt, ep, body)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
 			}
 		})
-	})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardResponse{h: http.Header{}}
+				for pb.Next() {
+					p.forward(w, context.Background(), rt, ep, body)
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkCallHandler is the API's whole share of a call, without the

@@ -18,8 +18,9 @@ const callMargin = 5 * time.Second
 // proxy forwards calls to executors over pooled keep-alive connections,
 // and reads instances' logs with an ordinary client.
 type proxy struct {
-	calls  *callConns
-	client *http.Client
+	streams *callStreams
+	calls   *callConns // for executors without call channels
+	client  *http.Client
 }
 
 func newProxy() *proxy {
@@ -29,7 +30,7 @@ func newProxy() *proxy {
 		IdleConnTimeout:     idleConnTimeout,
 		DisableCompression:  true,
 	}
-	return &proxy{calls: newCallConns(), client: &http.Client{Transport: t}}
+	return &proxy{streams: newCallStreams(), calls: newCallConns(), client: &http.Client{Transport: t}}
 }
 
 // forward sends body to an instance and passes its answer through as is:
@@ -64,30 +65,65 @@ func (p *proxy) forward(w http.ResponseWriter, ctx context.Context, rt *route, e
 // errShuttingDown stands for an instance's 503: it took no call.
 var errShuttingDown = errors.New("instance is shutting down")
 
-// send posts the call to ep. passed is true once the instance's answer
-// has been written to w; otherwise err says why nothing was.
+// send makes the call on ep: over its call channel, or over HTTP when the
+// executor offers none. passed is true once the instance's answer has
+// been written to w; otherwise err says why nothing was.
 func (p *proxy) send(ctx context.Context, w http.ResponseWriter, ep *endpoint, body []byte) (passed bool, err error) {
 	ep.inFlight.Add(1)
 	defer ep.inFlight.Add(-1)
+	status, answer, err := p.streams.call(ctx, ep.addr, body)
+	switch {
+	case errors.Is(err, errNoChannel):
+		return p.post(ctx, w, ep, body)
+	case err != nil:
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			p.forget(ep.addr)
+		}
+		return false, err
+	case status == http.StatusServiceUnavailable:
+		return false, errShuttingDown
+	}
+	writeAnswer(w, status)
+	w.Write(answer)
+	return true, nil
+}
+
+// post makes the call as an HTTP request, for executors without call
+// channels.
+func (p *proxy) post(ctx context.Context, w http.ResponseWriter, ep *endpoint, body []byte) (passed bool, err error) {
 	err = p.calls.post(ctx, ep.addr, body, func(resp *http.Response) error {
 		if resp.StatusCode == http.StatusServiceUnavailable {
 			return errShuttingDown
 		}
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		w.WriteHeader(resp.StatusCode)
+		writeAnswer(w, resp.StatusCode)
 		passed = true
 		_, err := io.Copy(w, resp.Body)
 		return err
 	})
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		p.calls.forget(ep.addr)
+		p.forget(ep.addr)
 	}
 	return passed, err
+}
+
+// writeAnswer writes the head of an instance's answer.
+func writeAnswer(w http.ResponseWriter, status int) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	if status == http.StatusTooManyRequests {
+		h["Retry-After"] = []string{"1"}
+	}
+	w.WriteHeader(status)
+}
+
+// forget drops every connection to addr, for an instance that is gone.
+func (p *proxy) forget(addr string) {
+	p.streams.forget(addr)
+	p.calls.forget(addr)
 }
 
 // refused reports whether the instance turned the call away before running
 // it, so sending it elsewhere cannot run it twice.
 func refused(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errShuttingDown)
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errShuttingDown) || errors.Is(err, errNotRead)
 }

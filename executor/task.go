@@ -269,7 +269,8 @@ func (t *task) teardown(drain time.Duration) {
 	}
 	if srv != nil && drain > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), drain)
-		srv.Shutdown(ctx) // waits for calls in progress, up to drain
+		srv.Shutdown(ctx) // waits for HTTP calls in progress, up to drain
+		calls.Drain(ctx)  // and for those on call channels
 		cancel()
 	}
 	if pool != nil {
@@ -277,6 +278,9 @@ func (t *task) teardown(drain time.Duration) {
 	}
 	if srv != nil {
 		srv.Close()
+	}
+	if calls != nil {
+		calls.Close()
 	}
 	if logs != nil {
 		logs.Close() // after the pool: the workers' last words are kept

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"runtime"
 
 	"github.com/fob-project/fob/executor"
 	"github.com/fob-project/fob/executor/worker"
@@ -24,6 +25,14 @@ func runExecutor(ctx context.Context, args []string) error {
 	cfg, err := executor.ConfigFromEnv()
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// The executor only relays: calls between its channel and the
+		// workers' pipes, status updates to the agent. The functions run
+		// in the workers. One P saves a cross-thread wakeup on nearly
+		// every goroutine handoff, which on a busy instance cost more than
+		// the executor's own work (BENCHMARKS.md).
+		runtime.GOMAXPROCS(1)
 	}
 	worker.SetNice(cfg.WorkerNice)
 	procs, err := cfg.WorkerProcesses()

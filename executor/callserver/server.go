@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fob-project/fob/callwire"
 	"github.com/fob-project/fob/executor/worker"
 )
 
@@ -56,6 +57,13 @@ type Server struct {
 	bufs      sync.Pool // *[]byte: request frames, then response bodies
 	msg504    atomic.Pointer[[]byte]
 	secretSum [sha256.Size]byte
+
+	// The call channels (stream.go): http.Server forgets a connection
+	// once it is upgraded, so the server tracks them to drain and close.
+	mu       sync.Mutex
+	closed   bool
+	streams  map[*stream]struct{}
+	inFlight atomic.Int64 // calls in progress on the channels
 }
 
 // New returns a server that is not ready yet; call SetReady once the
@@ -70,7 +78,8 @@ func New(cfg Config, pool Caller, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, pool: pool, log: log, secretSum: sha256.Sum256([]byte(cfg.Secret))}
+	s := &Server{cfg: cfg, pool: pool, log: log, secretSum: sha256.Sum256([]byte(cfg.Secret)),
+		streams: map[*stream]struct{}{}}
 	s.bufs.New = func() any { b := make([]byte, 0, 4<<10); return &b }
 	s.SetCallTimeout(cfg.CallTimeout)
 	return s
@@ -104,6 +113,41 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // Ready reports whether calls are accepted.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
+// Drain waits until no call is in progress on a call channel, or ctx is
+// done. Call it after SetReady(false), beside http.Server.Shutdown, which
+// does not see upgraded connections.
+func (s *Server) Drain(ctx context.Context) {
+	// Polled: draining happens once per instance, and a counter is all the
+	// call path should pay for it.
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.inFlight.Load() > 0 {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Close closes every call channel and refuses new ones. Each channel
+// tells the API it is going away, stops reading and answers the calls it
+// has read (503 once the server is not ready) before its connection
+// closes, so the API can send the calls it never read elsewhere. Close
+// does not wait for that.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	streams := make([]*stream, 0, len(s.streams))
+	for st := range s.streams {
+		streams = append(streams, st)
+	}
+	s.mu.Unlock()
+	for _, st := range streams {
+		st.goAway()
+	}
+}
+
 // ServeHTTP routes the endpoints. There is deliberately no mux: three
 // fixed paths do not need one on the hot path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +159,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveCall(w, r)
+	case callwire.Path:
+		s.serveUpgrade(w, r)
 	case "/logs":
 		s.serveLogs(w, r)
 	case "/healthz":
@@ -153,18 +199,32 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, "read parameters: "+err.Error())
 		return
 	}
+	status, body := s.run(r.Context(), bp, frame)
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, body)
+}
+
+// run makes one call whose parameters are frame[worker.HeaderSize:] (the
+// header is room for the worker frame's) and returns the status and JSON
+// body to answer. frame and the body may live in *bp, which the caller
+// returns to the pool once the body is written.
+func (s *Server) run(ctx context.Context, bp *[]byte, frame []byte) (int, []byte) {
+	if !s.Ready() {
+		return http.StatusServiceUnavailable, errorBody("the function is not ready", nil)
+	}
 	if len(frame) == worker.HeaderSize {
 		frame = append(frame, "{}"...) // no body: a call without parameters
+		*bp = frame[:0]
 	} else if err := checkObject(frame[worker.HeaderSize:]); err != nil {
-		s.writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return http.StatusBadRequest, errorBody(err.Error(), nil)
 	}
 	worker.SealFrame(frame, worker.KindCall)
 
-	kind, payload, err := s.pool.Call(r.Context(), frame)
+	kind, payload, err := s.pool.Call(ctx, frame)
 	if err != nil {
-		s.writeCallError(w, r, err)
-		return
+		return s.callError(ctx, err)
 	}
 	switch kind {
 	case worker.KindResult:
@@ -174,13 +234,13 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		body = append(body, payload...)
 		body = append(body, '}')
 		*bp = body[:0]
-		writeJSON(w, http.StatusOK, body)
+		return http.StatusOK, body
 	case worker.KindRaised:
 		exc := worker.ParseException(payload)
-		writeJSON(w, http.StatusInternalServerError, errorBody(exc.String(), &exc))
-	case worker.KindBadParams:
+		return http.StatusInternalServerError, errorBody(exc.String(), &exc)
+	default: // worker.KindBadParams; the pool returns no other kind
 		exc := worker.ParseException(payload)
-		s.writeError(w, http.StatusBadRequest, "the parameters do not match callme: "+exc.Message)
+		return http.StatusBadRequest, errorBody("the parameters do not match callme: "+exc.Message, nil)
 	}
 }
 
@@ -194,7 +254,8 @@ func (s *Server) putBuffer(bp *[]byte) {
 
 const maxPooledBuffer = 256 << 10
 
-func (s *Server) writeCallError(w http.ResponseWriter, r *http.Request, err error) {
+// callError is the answer to a call the pool could not complete.
+func (s *Server) callError(ctx context.Context, err error) (int, []byte) {
 	var mle *worker.MemoryLimitError
 	switch {
 	case errors.As(err, &mle):
@@ -202,25 +263,24 @@ func (s *Server) writeCallError(w http.ResponseWriter, r *http.Request, err erro
 		// client can tell from the exceptions the code raises.
 		s.log.Warn("worker killed for exceeding the memory limit", "limit_mb", mle.LimitMB)
 		exc := worker.Exception{Type: MemoryLimitExceeded, Message: mle.Error() + "; the worker is being replaced"}
-		writeJSON(w, http.StatusInternalServerError, errorBody(exc.String(), &exc))
+		return http.StatusInternalServerError, errorBody(exc.String(), &exc)
 	case errors.Is(err, worker.ErrDeadline):
-		writeJSON(w, http.StatusGatewayTimeout, *s.msg504.Load())
+		return http.StatusGatewayTimeout, *s.msg504.Load()
 	case errors.Is(err, worker.ErrBusy):
-		w.Header().Set("Retry-After", "1")
-		s.writeError(w, http.StatusTooManyRequests, "every worker is busy and the queue is full; retry shortly")
+		return http.StatusTooManyRequests, errorBody("every worker is busy and the queue is full; retry shortly", nil)
 	case errors.Is(err, worker.ErrClosed):
-		s.writeError(w, http.StatusServiceUnavailable, "the function instance is shutting down")
+		return http.StatusServiceUnavailable, errorBody("the function instance is shutting down", nil)
 	case errors.Is(err, worker.ErrNotLoaded):
-		s.writeError(w, http.StatusServiceUnavailable, "the function is not ready")
+		return http.StatusServiceUnavailable, errorBody("the function is not ready", nil)
 	case errors.Is(err, worker.ErrWorkerLost):
 		s.log.Warn("worker lost during a call", "error", err)
-		s.writeError(w, http.StatusBadGateway, err.Error())
-	case r.Context().Err() != nil:
+		return http.StatusBadGateway, errorBody(err.Error(), nil)
+	case ctx.Err() != nil:
 		// The caller went away while queued; nobody reads this answer.
-		s.writeError(w, http.StatusServiceUnavailable, "the call was cancelled")
+		return http.StatusServiceUnavailable, errorBody("the call was cancelled", nil)
 	default:
 		s.log.Error("call failed", "error", err)
-		s.writeError(w, http.StatusBadGateway, err.Error())
+		return http.StatusBadGateway, errorBody(err.Error(), nil)
 	}
 }
 

@@ -79,6 +79,13 @@ func TestServerStatuses(t *testing.T) {
 			if !json.Valid([]byte(body)) {
 				t.Errorf("body is not JSON: %s", body)
 			}
+			if c.method == "POST" && c.path == "/call" {
+				// The call channel answers exactly what POST /call does.
+				cs, cb := channelCall(t, ts.Listener.Addr().String(), c.body)
+				if cs != status || cb != body {
+					t.Errorf("over the call channel: %d %s; over HTTP: %d %s", cs, cb, status, body)
+				}
+			}
 		})
 	}
 }
