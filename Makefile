@@ -37,6 +37,9 @@ bench: build
 fuzz:
 	$(GO) test ./api/ -run XXX -fuzz FuzzParseQueryParams -fuzztime 30s
 	$(GO) test ./api/ -run XXX -fuzz FuzzCallBody -fuzztime 30s
+	$(GO) test ./callwire/ -run XXX -fuzz FuzzReadFrames -fuzztime 30s
+	$(GO) test ./executor/worker/ -run XXX -fuzz FuzzReadFrame -fuzztime 30s
+	$(GO) test ./executor/callserver/ -run XXX -fuzz FuzzCheckObject -fuzztime 30s
 
 images: build
 	for d in sandbox/*/; do \
