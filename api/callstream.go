@@ -132,16 +132,8 @@ func (p *callStreams) open(ctx context.Context, addr string) (*callStream, error
 		return nil, errNoChannel
 	}
 	nc.SetDeadline(time.Time{})
-	cs := &callStream{
-		conn:    nc,
-		out:     callwire.NewWriter(nc),
-		pending: map[uint32]chan streamAnswer{},
-	}
-	go func() {
-		if err := cs.out.Run(); err != nil {
-			cs.fail(err)
-		}
-	}()
+	cs := &callStream{conn: nc, pending: map[uint32]chan streamAnswer{}}
+	cs.out = callwire.NewWriter(nc, cs.fail)
 	go cs.read(br)
 	return cs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -99,25 +100,25 @@ func (g *gatedSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestWriterCoalesces: frames appended while a write is under way leave
-// together in the next single write, each appender's in its order.
+// TestWriterCoalesces: the first frame is written by its own appender at
+// once; frames appended while that write is under way leave together in
+// the next single write, each appender's in its order.
 func TestWriterCoalesces(t *testing.T) {
 	sink := &gatedSink{open: make(chan struct{})}
-	w := NewWriter(sink)
-	ran := make(chan error, 1)
-	go func() { ran <- w.Run() }()
-
-	// The first frame's write blocks in the sink.
-	if err := w.Append(func(b []byte) []byte { return AppendCall(b, 0, []byte("{}")) }); err != nil {
-		t.Fatal(err)
-	}
+	w := NewWriter(sink, nil)
+	firstDone := make(chan error, 1)
+	go func() {
+		// Its write blocks in the sink until the gate opens.
+		firstDone <- w.Append(func(b []byte) []byte { return AppendCall(b, 0, []byte("{}")) })
+	}()
 	for {
 		w.mu.Lock()
-		taken := len(w.buf) == 0
+		taken := w.writing && len(w.buf) == 0
 		w.mu.Unlock()
 		if taken {
 			break
 		}
+		runtime.Gosched()
 	}
 	const appenders, each = 8, 50
 	var wg sync.WaitGroup
@@ -127,16 +128,18 @@ func TestWriterCoalesces(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
 				id := uint32(1 + a*each + i)
-				w.Append(func(b []byte) []byte { return AppendCall(b, id, []byte(`{"x":1}`)) })
+				if err := w.Append(func(b []byte) []byte { return AppendCall(b, id, []byte(`{"x":1}`)) }); err != nil {
+					t.Error(err)
+				}
 			}
 		}()
 	}
-	wg.Wait()
+	wg.Wait() // none of them waited for the blocked write
 	close(sink.open)
-	w.Finish()
-	if err := <-ran; err != nil {
-		t.Fatalf("Run: %v", err)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
 	}
+	w.Finish()
 
 	if len(sink.writes) != 2 {
 		t.Errorf("%d writes, want 2: the first frame, then everything appended meanwhile", len(sink.writes))
@@ -176,12 +179,11 @@ type failingSink struct{}
 func (failingSink) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestWriterStopsOnWriteError(t *testing.T) {
-	w := NewWriter(failingSink{})
-	ran := make(chan error, 1)
-	go func() { ran <- w.Run() }()
+	reported := make(chan error, 1)
+	w := NewWriter(failingSink{}, func(err error) { reported <- err })
 	w.Append(func(b []byte) []byte { return AppendGoAway(b, 0) })
-	if err := <-ran; err == nil || err.Error() != "broken pipe" {
-		t.Fatalf("Run = %v, want the write error", err)
+	if err := <-reported; err == nil || err.Error() != "broken pipe" {
+		t.Fatalf("onError got %v, want the write error", err)
 	}
 	if err := w.Append(func(b []byte) []byte { return AppendGoAway(b, 0) }); err == nil {
 		t.Error("Append after a failed write succeeded")
@@ -189,21 +191,46 @@ func TestWriterStopsOnWriteError(t *testing.T) {
 	w.Finish() // returns at once on a stopped writer
 }
 
-func TestCallIDOrder(t *testing.T) {
-	cases := []struct {
-		a, b  uint32
-		after bool
-	}{
-		{2, 1, true}, {1, 2, false}, {5, 5, false},
-		{NextID(1<<32 - 1), 1<<32 - 1, true}, // wrapped: 1 follows 2³²−1
-		{1<<32 - 1, NextID(1<<32 - 1), false},
-	}
-	for _, c := range cases {
-		if got := After(c.a, c.b); got != c.after {
-			t.Errorf("After(%d, %d) = %v, want %v", c.a, c.b, got, c.after)
+// TestWriterKeepsUpUnderLoad: frames keep arriving during every write,
+// more rounds than one appender writes for others before it hands the
+// rest to a goroutine; every frame still arrives, in order.
+func TestWriterKeepsUpUnderLoad(t *testing.T) {
+	var mu sync.Mutex
+	var got bytes.Buffer
+	var w *Writer
+	rounds := 0
+	all := make(chan struct{})
+	sink := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		got.Write(p)
+		rounds++
+		r := rounds
+		mu.Unlock()
+		if r <= 2*maxRounds {
+			// Keep more coming while this write is under way.
+			w.Append(func(b []byte) []byte { return AppendCancel(b, uint32(r)) })
+		} else {
+			close(all)
+		}
+		return len(p), nil
+	})
+	w = NewWriter(sink, nil)
+	w.Append(func(b []byte) []byte { return AppendCancel(b, 0) })
+	<-all
+	w.Finish()
+	mu.Lock()
+	defer mu.Unlock()
+	r := bufio.NewReader(&got)
+	for want := uint32(0); want <= 2*maxRounds; want++ {
+		if h, err := ReadHeader(r); err != nil || h.ID != want {
+			t.Fatalf("frame %d: %+v %v", want, h, err)
 		}
 	}
-	if NextID(1<<32-1) != 1 || NextID(0) != 1 || NextID(41) != 42 {
-		t.Error("NextID skips 0 and counts up")
+	if r.Buffered() != 0 {
+		t.Errorf("%d bytes more than the frames appended", r.Buffered())
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

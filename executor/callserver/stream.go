@@ -108,8 +108,9 @@ type stream struct {
 
 func (s *Server) newStream(conn net.Conn) *stream {
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &stream{srv: s, conn: conn, out: callwire.NewWriter(conn), ctx: ctx, cancel: cancel,
-		calls: map[uint32]context.CancelFunc{}}
+	st := &stream{srv: s, conn: conn, ctx: ctx, cancel: cancel, calls: map[uint32]context.CancelFunc{}}
+	// A failed write ends the reader too.
+	st.out = callwire.NewWriter(conn, func(error) { conn.Close() })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -125,11 +126,6 @@ func (s *Server) newStream(conn net.Conn) *stream {
 // answers. When the server ends it (goAway), every call read so far is
 // answered before the connection closes.
 func (st *stream) serve(r *bufio.Reader) {
-	go func() {
-		if err := st.out.Run(); err != nil {
-			st.conn.Close() // ends the reader too
-		}
-	}()
 	defer st.close()
 	for {
 		h, err := callwire.ReadHeader(r)
