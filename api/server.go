@@ -71,6 +71,7 @@ type Server struct {
 	routes   *routes
 	proxy    *proxy
 	router   *mux.Router
+	front    http.Handler // router, with the call fast path in front
 	tokenSum [sha256.Size]byte
 }
 
@@ -85,6 +86,7 @@ func New(cfg Config, store *state.Store, log *slog.Logger) *Server {
 	}
 	s.tokenSum = sha256.Sum256([]byte(s.cfg.Token))
 	s.router = s.newRouter()
+	s.front = s.withCallFastPath(s.router)
 	return s
 }
 
@@ -94,7 +96,7 @@ func (s *Server) Run(ctx context.Context) {
 }
 
 // Handler returns the HTTP handler serving every endpoint.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Server) Handler() http.Handler { return s.front }
 
 // MaxHeaderBytes bounds a request's header (the seed's parameters travel
 // in the query, which counts). Bodies have their own limits in Config.
@@ -104,7 +106,7 @@ const MaxHeaderBytes = 64 << 10
 // gets: header size and read timeouts.
 func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
 	return &http.Server{
-		Handler:           s.router,
+		Handler:           s.front,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		IdleTimeout:       5 * time.Minute,

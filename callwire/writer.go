@@ -3,6 +3,7 @@ package callwire
 import (
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -66,6 +67,12 @@ func (w *Writer) Append(build func([]byte) []byte) error {
 		return nil
 	}
 	w.writing = true
+	// Let the goroutines that are ready to run go first: under load they
+	// are other calls about to append, and their frames then leave in
+	// this write. Alone, this costs a trip through the scheduler.
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.mu.Lock()
 	w.flush(maxRounds) // unlocks
 	return nil
 }
