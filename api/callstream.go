@@ -230,6 +230,14 @@ func (cs *callStream) call(ctx context.Context, body []byte) (int, []byte, error
 		}
 		// Nobody sends on ch any more; it may be reused.
 		answerChans.Put(ch)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The executor enforces the function's deadline and answers
+			// 504 itself well before this one; silence past it means the
+			// executor or the path to it is gone, and a dead connection
+			// can take TCP many minutes to notice. Start over.
+			cs.fail(errors.New("no answer within the call's deadline"))
+			return 0, nil, ctx.Err()
+		}
 		cs.out.Append(func(b []byte) []byte { return callwire.AppendCancel(b, id) })
 		return 0, nil, ctx.Err()
 	}

@@ -102,10 +102,10 @@ func TestStreamsCancelledCall(t *testing.T) {
 	echo := gatedEcho()
 	_, addr, upgrades := executorServer(t, echo)
 	p := newCallStreams()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, err := p.call(ctx, addr, []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("call past its deadline: %v, want DeadlineExceeded", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-echo.held; cancel() }()
+	if _, _, err := p.call(ctx, addr, []byte(`{}`)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: %v, want Canceled", err)
 	}
 	close(echo.gate)
 	status, body, err := p.call(context.Background(), addr, []byte(`{"x":2}`))
@@ -200,5 +200,27 @@ func TestStreamsFallBackToHTTP(t *testing.T) {
 	}
 	if upgrades.Load() != 1 || posts.Load() != 3 {
 		t.Errorf("%d upgrade attempts and %d POSTs, want 1 and 3", upgrades.Load(), posts.Load())
+	}
+}
+
+// TestStreamsDropSilentChannel: a call that gets no answer within its
+// deadline ends the channel (a silent executor or a dead path), so the
+// next call opens a new one instead of waiting on the old.
+func TestStreamsDropSilentChannel(t *testing.T) {
+	echo := gatedEcho()
+	_, addr, upgrades := executorServer(t, echo)
+	p := newCallStreams()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := p.call(ctx, addr, []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("silent call: %v, want DeadlineExceeded", err)
+	}
+	close(echo.gate)
+	status, body, err := p.call(context.Background(), addr, []byte(`{"y":1}`))
+	if err != nil || status != 200 || string(body) != `{"result":{"y":1}}` {
+		t.Fatalf("next call: %d %s %v", status, body, err)
+	}
+	if got := upgrades.Load(); got != 2 {
+		t.Errorf("%d channels opened, want a new one after the silent one", got)
 	}
 }
