@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -73,8 +74,8 @@ func parseQueryParams(raw string) (map[string]string, error) {
 
 // validParamName accepts names a function can declare as a parameter in
 // every supported language: ASCII identifiers.
-func validParamName(s string) bool {
-	if s == "" || len(s) > 128 {
+func validParamName[T string | []byte](s T) bool {
+	if len(s) == 0 || len(s) > 128 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -97,9 +98,76 @@ func callBody(query map[string]string, body []byte) ([]byte, error) {
 	if len(body) == 0 {
 		return json.Marshal(query)
 	}
+	if len(query) == 0 {
+		// The common case, a JSON body alone: check it without decoding.
+		if body[0] != '{' || !json.Valid(body) {
+			return nil, errNotObject
+		}
+		var bad []byte
+		plain := objectKeys(body, func(key []byte) bool {
+			if !validParamName(key) {
+				bad = key
+				return false
+			}
+			return true
+		})
+		switch {
+		case bad != nil:
+			return nil, fmt.Errorf("parameter name %q is not an identifier", bad)
+		case plain:
+			return body, nil
+		}
+		// A key with escapes: decode it below.
+	}
+	return callBodyDecoded(query, body)
+}
+
+var errNotObject = errors.New("call body must be a JSON object of parameters")
+
+// objectKeys calls visit with each top-level key of body, a valid JSON
+// object, until visit returns false. It returns false, having visited
+// only part of them, at a key with escape sequences: the caller decodes
+// those.
+func objectKeys(body []byte, visit func(key []byte) bool) (plain bool) {
+	depth := 0 // of arrays and objects inside the top-level object
+	wantKey := true
+	for i := bytes.IndexByte(body, '{') + 1; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '"':
+			j, escaped := i+1, false
+			for ; body[j] != '"'; j++ {
+				if body[j] == '\\' {
+					escaped = true
+					j++ // the escaped byte cannot end the string
+				}
+			}
+			if depth == 0 && wantKey {
+				if escaped {
+					return false
+				}
+				if !visit(body[i+1 : j]) {
+					return true
+				}
+				wantKey = false
+			}
+			i = j
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			wantKey = wantKey || depth == 0
+		}
+	}
+	return true
+}
+
+// callBodyDecoded is callBody by decoding the body: for query parameters
+// to merge, or keys with escapes.
+func callBodyDecoded(query map[string]string, body []byte) ([]byte, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("call body must be a JSON object of parameters")
+		return nil, errNotObject
 	}
 	for k := range obj {
 		if !validParamName(k) {

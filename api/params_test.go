@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -106,7 +107,18 @@ func FuzzCallBody(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, `{}`, `[]`, `null`, `{"a":`, ` {"b": "x"} `} {
 		f.Add(s, "q")
 	}
+	f.Add(`{"a\u0062":1, "x": {"y": [1, "}", "\""]}, "z": "a,\"b"}`, "")
+	f.Add(`{"ok":1,"1bad":2}`, "")
 	f.Fuzz(func(t *testing.T, body, qv string) {
+		// Without query parameters a body is checked without decoding; it
+		// must be accepted or refused exactly as decoding does.
+		if trimmed := bytes.TrimSpace([]byte(body)); len(trimmed) > 0 {
+			fast, fastErr := callBody(map[string]string{}, []byte(body))
+			slow, slowErr := callBodyDecoded(map[string]string{}, trimmed)
+			if (fastErr == nil) != (slowErr == nil) || (fastErr == nil && !bytes.Equal(fast, slow)) {
+				t.Fatalf("body %q: unchecked %q %v, decoded %q %v", body, fast, fastErr, slow, slowErr)
+			}
+		}
 		out, err := callBody(map[string]string{"q": qv}, []byte(body))
 		if err != nil {
 			return
