@@ -73,6 +73,10 @@ func runScale(ctx context.Context, o options, dir string) (*scaleResult, error) 
 		// and the agents, not how fast this machine forks. One simulated
 		// containerizer serves every agent (the template is copied).
 		Agent: agent.Config{Containerizer: agent.NewSimulatedContainerizer()},
+		// Simulated executors bind no port, so each agent offers the
+		// whole range, as agents on hosts of their own do; sharing one
+		// range between 500 agents would leave two ports each.
+		AgentResourcesFor: func(int) string { return mesoslocal.DefaultAgentResources },
 	}
 	res.containerizer = "the stand-in's simulated one (`agent.NewSimulatedContainerizer`: in-process executors that answer " +
 		"LAUNCH with STARTING then RUNNING, no process, no sandbox, no executor HTTP API)"
