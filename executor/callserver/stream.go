@@ -141,7 +141,9 @@ func (st *stream) serve(r *bufio.Reader) {
 			st.lastRead = h.ID
 			if err := st.startCall(r, h); err != nil {
 				st.lastRead = prev // not read whole: it never ran
-				st.srv.log.Warn("call channel: dropping the connection", "error", err)
+				if !st.goingAway.Load() {
+					st.srv.log.Warn("call channel: dropping the connection", "error", err)
+				}
 				return
 			}
 		case callwire.KindCancel:
