@@ -247,12 +247,12 @@ func (st *stream) close() {
 		st.out.Append(func(b []byte) []byte { return callwire.AppendGoAway(b, last) })
 		st.running.Wait()
 		st.out.Finish()
+		st.cancel()
 	} else {
 		st.cancel()
 		st.running.Wait() // cancelled calls end at once, or with their worker's deadline
 		st.out.Close()
 	}
-	st.cancel()
 	st.conn.Close()
 	s := st.srv
 	s.mu.Lock()
