@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"time"
 )
 
@@ -45,50 +40,4 @@ func serveFloor(ctx context.Context, addr string) error {
 		return err
 	}
 	return nil
-}
-
-// floorProcess is the floor server in a process of its own, as the fob
-// API and the executor are: sharing the bench's process would let it use
-// the bench's warm runtime and make the comparison unfair.
-type floorProcess struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startFloor(ctx context.Context) (*floorProcess, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, self, "-serve-floor", "127.0.0.1:0")
-	cmd.Stderr = os.Stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start floor server: %w", err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("floor server did not say its address: %w", err)
-	}
-	return &floorProcess{cmd: cmd, addr: strings.TrimSpace(line)}, nil
-}
-
-func (f *floorProcess) url() string { return "http://" + f.addr + "/" }
-
-func (f *floorProcess) stop() {
-	f.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { f.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		f.cmd.Process.Kill()
-		<-done
-	}
 }

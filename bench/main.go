@@ -54,7 +54,7 @@ type options struct {
 	keep          bool
 }
 
-func parseOptions(args []string) (options, string, error) {
+func parseOptions(args []string) (options, helperMode, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.fobBin, "fob", "bin/fob", "the fob binary whose `fob local` is measured")
@@ -75,14 +75,35 @@ func parseOptions(args []string) (options, string, error) {
 	fs.StringVar(&o.parts, "parts", "warm,cold,scale", "which parts to run, comma-separated")
 	fs.StringVar(&o.profileDir, "profile-dir", "bin/bench-profiles", "where the scale run's CPU and heap profiles go (empty: none)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
-	floor := fs.String("serve-floor", "", "internal: serve the floor server on this address and print it")
+	h := helperMode{
+		floor:      fs.String("serve-floor", "", "internal: serve the floor server on this address and print it"),
+		chainFront: fs.String("serve-chain", "", "internal: serve the chain floor's first process on this address and print it"),
+		chainRelay: fs.String("serve-chain-relay", "", "internal: serve the chain floor's relay on this address and print it"),
+	}
 	if err := fs.Parse(args); err != nil {
-		return o, "", err
+		return o, h, err
 	}
 	if fs.NArg() > 0 {
-		return o, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return o, h, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	return o, *floor, nil
+	return o, h, nil
+}
+
+// helperMode holds the internal flags that make this binary one of the
+// bench's own servers instead of the bench.
+type helperMode struct{ floor, chainFront, chainRelay *string }
+
+// serve runs the helper server asked for; it reports false when none was.
+func (h helperMode) serve(ctx context.Context) (bool, error) {
+	switch {
+	case *h.floor != "":
+		return true, serveFloor(ctx, *h.floor)
+	case *h.chainFront != "":
+		return true, serveChainFront(ctx, *h.chainFront)
+	case *h.chainRelay != "":
+		return true, serveChainRelay(ctx, *h.chainRelay)
+	}
+	return false, nil
 }
 
 func (o options) want(part string) bool {
@@ -96,21 +117,21 @@ func (o options) want(part string) bool {
 
 func main() {
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
-	o, floorAddr, err := parseOptions(os.Args[1:])
+	o, helper, err := parseOptions(os.Args[1:])
 	if err != nil {
 		os.Exit(2)
 	}
-	if o.want("scale") && floorAddr == "" {
-		// As early as possible: the rate applies to allocations from now on.
-		runtime.MemProfileRate = heapSampleRate
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if floorAddr != "" {
-		if err := serveFloor(ctx, floorAddr); err != nil {
+	if served, err := helper.serve(ctx); served {
+		if err != nil {
 			log.Fatal(err)
 		}
 		return
+	}
+	if o.want("scale") {
+		// As early as possible: the rate applies to allocations from now on.
+		runtime.MemProfileRate = heapSampleRate
 	}
 	if err := run(ctx, o); err != nil {
 		log.Printf("bench: %v", err)

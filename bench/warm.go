@@ -28,9 +28,10 @@ var warmConcurrencies = []int{1, 32}
 type warmPoint struct {
 	fn     string
 	conc   int
-	full   wrkResult // through the fob API
-	direct wrkResult // straight to the executor's /call
-	floor  wrkResult // the minimal Go server
+	full   wrkResult  // through the fob API
+	direct wrkResult  // straight to the executor's /call
+	floor  wrkResult  // the minimal Go server
+	chain  *wrkResult // the chain floor (chain.go), at one caller only
 }
 
 type warmResult struct {
@@ -45,11 +46,16 @@ func runWarm(ctx context.Context, o options, dir string) (*warmResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	floor, err := startFloor(ctx)
+	floor, err := startHelper(ctx, "-serve-floor", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	defer floor.stop()
+	chain, err := startHelper(ctx, "-serve-chain", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer chain.stop()
 	fob, err := startFobLocal(ctx, o, dir, o.agentPorts)
 	if err != nil {
 		return nil, err
@@ -75,18 +81,29 @@ func runWarm(ctx context.Context, o options, dir string) (*warmResult, error) {
 		}
 		full := fob.base + "/api/call/" + id
 		log.Printf("warm calls: %s (function %s, executor %s)", wf.name, id, direct)
-		for _, u := range []string{full, direct, floor.url()} {
+		for _, u := range []string{full, direct, floor.url(), chain.url()} {
+			conc := 32
+			if u == chain.url() {
+				conc = 1 // it serves one call at a time
+			}
 			// Fills connection pools and starts every worker.
-			if _, err := runWrk(ctx, o, dir, u, wf.body, 32, o.warmup); err != nil {
+			if _, err := runWrk(ctx, o, dir, u, wf.body, conc, o.warmup); err != nil {
 				return nil, err
 			}
 		}
 		for _, c := range warmConcurrencies {
 			p := warmPoint{fn: wf.name, conc: c}
-			for _, m := range []struct {
+			type measure struct {
 				url string
 				out *wrkResult
-			}{{floor.url(), &p.floor}, {direct, &p.direct}, {full, &p.full}} {
+			}
+			measures := []measure{{floor.url(), &p.floor}}
+			if c == 1 {
+				p.chain = &wrkResult{}
+				measures = append(measures, measure{chain.url(), p.chain})
+			}
+			measures = append(measures, measure{direct, &p.direct}, measure{full, &p.full})
+			for _, m := range measures {
 				if *m.out, err = runWrk(ctx, o, dir, m.url, wf.body, c, o.duration); err != nil {
 					return nil, err
 				}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,6 +26,16 @@ func defaultDataDir() string {
 		return filepath.Join(home, ".fob", "local")
 	}
 	return ".fob"
+}
+
+// localProcs is how many Ps fob local runs on given the machine's CPUs:
+// half of them. fob local shares its machine with every function's executor
+// and workers, and its own work per call is short and serial: a P left
+// idle between calls only adds the runtime's thread hand-offs (a spinning
+// M woken for each goroutine made ready), which cost more than the work on
+// a small machine. Measured in bench/levers.md; GOMAXPROCS overrides it.
+func localProcs(cpus int) int {
+	return max(1, cpus/2)
 }
 
 // runLocal starts fob with an embedded Mesos master and agent: everything a
@@ -49,6 +60,9 @@ func runLocal(ctx context.Context, args []string) error {
 	log, err := newLogger(*logLevel)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(localProcs(runtime.NumCPU()))
 	}
 	isolated, err := isolationFor(*isolationMode, log)
 	if err != nil {
