@@ -64,3 +64,32 @@ func TestPercentiles(t *testing.T) {
 		t.Error("empty input")
 	}
 }
+
+func TestMedianRun(t *testing.T) {
+	runs := func(rps ...float64) []wrkResult {
+		var rs []wrkResult
+		for _, r := range rps {
+			rs = append(rs, wrkResult{RPS: r, P50: time.Duration(r)})
+		}
+		return rs
+	}
+	for _, tc := range []struct {
+		in   []wrkResult
+		want float64
+	}{
+		{runs(5), 5},
+		{runs(9, 1, 5), 5},
+		{runs(3, 1), 1}, // the lower middle of an even number
+		{runs(4, 8, 2, 6), 4},
+	} {
+		got := medianRun(tc.in)
+		if got.RPS != tc.want || got.P50 != time.Duration(tc.want) {
+			t.Errorf("medianRun(%v) = %v, want the run with %v req/s", tc.in, got.RPS, tc.want)
+		}
+	}
+	in := runs(9, 1, 5)
+	medianRun(in)
+	if in[0].RPS != 9 || in[1].RPS != 1 {
+		t.Error("medianRun reordered its argument")
+	}
+}

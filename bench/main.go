@@ -38,6 +38,7 @@ type options struct {
 	wrk      string
 	duration time.Duration
 	warmup   time.Duration
+	rounds   int // measurements of each warm-call path, the paths taking turns
 	// fnConcurrency is the concurrency limit the warm-call functions are
 	// registered with (see registerWarm).
 	fnConcurrency int
@@ -62,6 +63,7 @@ func parseOptions(args []string) (options, helperMode, error) {
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "where the report is written (empty: print only)")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "the wrk load generator")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each wrk measurement")
+	fs.IntVar(&o.rounds, "rounds", 3, "how often each warm-call path is measured, the paths taking turns; the run with the median req/s is reported")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each function's measurements")
 	fs.IntVar(&o.fnConcurrency, "fn-concurrency", 8, "concurrency limit of the warm-call functions: workers per instance (the queue holds 4× as many)")
 	fs.Float64Var(&o.fnCPUs, "fn-cpus", float64(min(runtime.NumCPU(), 8)), "cpus the warm-call functions are registered with: the whole machine, so an isolated executor's cgroup quota does not bind")
@@ -85,6 +87,11 @@ func parseOptions(args []string) (options, helperMode, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, h, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.rounds < 1 {
+		err := fmt.Errorf("-rounds must be at least 1, not %d", o.rounds)
+		fmt.Fprintln(fs.Output(), err) // the flag package has printed its own errors
+		return o, h, err
 	}
 	return o, h, nil
 }

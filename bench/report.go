@@ -118,8 +118,8 @@ func (r *report) markdown() string {
 	// A shared machine: the load others put on it is part of the result.
 	fmt.Fprintf(&b, "| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.load, loadAverage())
 	fmt.Fprintf(&b, "| tools | %s, wrk %s |\n", m.goVer, m.wrkVer)
-	fmt.Fprintf(&b, "| settings | `-duration %s -warmup %s -fn-concurrency %d -fn-cpus %g -cold %d -functions %d -agents %d` |\n",
-		o.duration, o.warmup, o.fnConcurrency, o.fnCPUs, o.cold, o.functions, o.agents)
+	fmt.Fprintf(&b, "| settings | `-duration %s -rounds %d -warmup %s -fn-concurrency %d -fn-cpus %g -cold %d -functions %d -agents %d` |\n",
+		o.duration, o.rounds, o.warmup, o.fnConcurrency, o.fnCPUs, o.cold, o.functions, o.agents)
 	fmt.Fprintf(&b, "| fob local | its defaults (running as uid %d) except `--listen`, `--data-dir`, `--agent-resources` and `--log-level warn`", os.Geteuid())
 	if o.fobArgs != "" {
 		fmt.Fprintf(&b, "; plus `%s`", o.fobArgs)
@@ -149,12 +149,12 @@ func (r *report) markdown() string {
 func (r *report) warmSection(b *strings.Builder) {
 	w := r.warm
 	fmt.Fprintf(b, "## 1. Warm calls\n\n")
-	fmt.Fprintf(b, "wrk POSTs the JSON body for %s per point (after a %s warm-up); \"full\" is `POST /api/call/{id}` through the fob API, "+
+	fmt.Fprintf(b, "wrk POSTs the JSON body for %s per run (after a %s warm-up); each path of a point is run %d times, the paths taking turns, and its row is the run with the median req/s; \"full\" is `POST /api/call/{id}` through the fob API, "+
 		"\"direct\" is `POST /call` on the executor found through `GET /api/meta/{id}`, \"floor\" a minimal Go net/http server answering `{\"result\":42}` in its own process. "+
 		"\"chain floor\" (one caller only) is the least three processes arranged like fob's call path can do: a minimal Go net/http server passes the body over one kept TCP connection "+
 		"to a Go relay, which passes it through a pipe to a python3 loop answering a constant, and back (`bench/chain.go`); fob's full path has the same six process wake-ups per call, the floor two. "+
 		"Functions are registered with `concurrency=%d` so that 32 callers are queued, not refused with 429, and `cpus=%g` so that an isolated executor's cgroup quota is not the limit. "+
-		"req/s counts successful answers only.\n\n", r.opts.duration, r.opts.warmup, w.fnConcurrency, w.fnCPUs)
+		"req/s counts successful answers only.\n\n", r.opts.duration, r.opts.warmup, r.opts.rounds, w.fnConcurrency, w.fnCPUs)
 	fmt.Fprintf(b, "| function | callers | path | req/s | p50 | p99 | failed |\n|---|---:|---|---:|---:|---:|---:|\n")
 	for _, p := range w.points {
 		type row struct {
