@@ -58,40 +58,24 @@ func serveChainFront(ctx context.Context, addr string) error {
 		return err
 	}
 	defer conn.Close()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	var mu sync.Mutex // one call on the connection at a time: the chain is measured with one caller
 	in := bufio.NewReader(conn)
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			mu.Lock()
-			answer, err := roundTrip(conn, in, body)
-			mu.Unlock()
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			w.Header()["Content-Type"] = []string{"application/json"}
-			w.Write(answer)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	fmt.Println(ln.Addr().String())
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveHelperHTTP(ctx, addr, func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		answer, err := roundTrip(conn, in, body)
+		mu.Unlock()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header()["Content-Type"] = []string{"application/json"}
+		w.Write(answer)
+	})
 }
 
 // serveChainRelay is the chain's second process: it listens on addr,

@@ -149,7 +149,7 @@ func (r *report) markdown() string {
 func (r *report) warmSection(b *strings.Builder) {
 	w := r.warm
 	fmt.Fprintf(b, "## 1. Warm calls\n\n")
-	fmt.Fprintf(b, "wrk POSTs the JSON body for %s per run (after a %s warm-up); each path of a point is run %d times, the paths taking turns, and its row is the run with the median req/s; \"full\" is `POST /api/call/{id}` through the fob API, "+
+	fmt.Fprintf(b, "wrk POSTs the JSON body for %s per run (after a %s warm-up); each path of a point is measured in %d runs, the paths taking turns, and its row is the run with the median req/s; \"full\" is `POST /api/call/{id}` through the fob API, "+
 		"\"direct\" is `POST /call` on the executor found through `GET /api/meta/{id}`, \"floor\" a minimal Go net/http server answering `{\"result\":42}` in its own process. "+
 		"\"chain floor\" (one caller only) is the least three processes arranged like fob's call path can do: a minimal Go net/http server passes the body over one kept TCP connection "+
 		"to a Go relay, which passes it through a pipe to a python3 loop answering a constant, and back (`bench/chain.go`); fob's full path has the same six process wake-ups per call, the floor two. "+
