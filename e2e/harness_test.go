@@ -8,35 +8,19 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fob-project/fob/internal/fobbuild"
 )
 
 // fobBinary is built once per test run by TestMain.
 var fobBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fob-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fobBinary = filepath.Join(dir, "fob")
-	build := exec.Command("go", "build", "-o", fobBinary, "../cmd/fob")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build fob:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fobbuild.Main(m, "../cmd/fob", &fobBinary) }
 
 // fob is one running `fob local` process.
 type fob struct {

@@ -55,6 +55,26 @@ func (e *env) waitTaskLeft(fnID, taskID string, s state.TaskState) {
 	}
 }
 
+// anyFunction returns one of want's functions.
+func anyFunction(want map[string]string) string {
+	for id := range want {
+		return id
+	}
+	panic("no function")
+}
+
+// noTaskOn checks that none of want's live tasks runs on agentID.
+func (e *env) noTaskOn(want map[string]string, agentID, which string) {
+	e.t.Helper()
+	for id := range want {
+		for _, tk := range e.liveTasks(id) {
+			if tk.AgentID == agentID {
+				e.t.Errorf("task %s runs on %s", tk.ID, which)
+			}
+		}
+	}
+}
+
 // TestAgentLost removes the agent running fob's instances for good (its
 // tasks become GONE_BY_OPERATOR and the agent stops). fob must stop
 // routing to them at once and relaunch them on the other agent.
@@ -63,21 +83,12 @@ func TestAgentLost(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{})
 	want := e.startWith(2)
-	var fn string
-	for id := range want {
-		fn = id
-	}
+	fn := anyFunction(want)
 	lostTask := e.runningTask(fn)
 	e.loseAgent(lostTask.AgentID)
 	e.waitTaskLeft(fn, lostTask.ID, state.TaskGone)
 	e.settle(want)
-	for id := range want {
-		for _, tk := range e.liveTasks(id) {
-			if tk.AgentID == lostTask.AgentID {
-				t.Errorf("task %s runs on the lost agent", tk.ID)
-			}
-		}
-	}
+	e.noTaskOn(want, lostTask.AgentID, "the lost agent")
 }
 
 // TestAgentPartitioned cuts the agent running fob's instances off the
@@ -92,10 +103,7 @@ func TestAgentPartitioned(t *testing.T) {
 	e := newEnv(t, options{})
 	want := e.startWith(2)
 	fw := e.frameworkID()
-	var fn string
-	for id := range want {
-		fn = id
-	}
+	fn := anyFunction(want)
 	cut := e.runningTask(fn)
 	partitioned := e.agent(cut.AgentID)
 	calls := e.streamCalls(want)
@@ -106,13 +114,7 @@ func TestAgentPartitioned(t *testing.T) {
 	must(t, e.cluster.Master.RemoveAgent(mesos.AgentID{Value: cut.AgentID}, true))
 	e.waitTaskLeft(fn, cut.ID, state.TaskUnreachable)
 	e.settle(want)
-	for id := range want {
-		for _, tk := range e.liveTasks(id) {
-			if tk.AgentID == cut.AgentID {
-				t.Errorf("task %s was placed on the partitioned agent", tk.ID)
-			}
-		}
-	}
+	e.noTaskOn(want, cut.AgentID, "the partitioned agent")
 
 	// The partition heals.
 	e.cluster.Master.AddAgent(partitioned)
@@ -147,10 +149,7 @@ func TestExecutorKilled(t *testing.T) {
 	e := newEnv(t, options{})
 	want := e.startWith(2)
 	fw := e.frameworkID()
-	var fn string
-	for id := range want {
-		fn = id
-	}
+	fn := anyFunction(want)
 	var last *state.Task
 	for i := 0; i < 3; i++ {
 		tk := e.runningTask(fn)

@@ -136,10 +136,9 @@ func TestFrameworkFailover(t *testing.T) {
 		want[e.register(r)] = r
 	}
 	e.settle(want)
-	fw := e.frameworkID()
-	before := e.taskIDs()
+	survive := e.watch(want)
+	fw := survive.fw
 	old := e.stream(fw)
-	calls := e.streamCalls(want)
 
 	run("second")
 	select {
@@ -152,13 +151,7 @@ func TestFrameworkFailover(t *testing.T) {
 		t.Fatal("the first instance still runs after the failover")
 	}
 	e.waitResubscribed(fw, old, 10*time.Second)
-	r := "after-failover-v1"
-	want[e.register(r)] = r
-	e.settle(want)
-	calls.finish(t)
-	if after := e.taskIDs(); !containsAll(after, before) {
-		t.Errorf("tasks were replaced across the failover: before %v, after %v", before, after)
-	}
+	survive.after("failover", "after-failover-v1")
 	if id, _ := store.FrameworkID(); id != fw.Value {
 		t.Errorf("framework id changed from %s to %s", fw.Value, id)
 	}

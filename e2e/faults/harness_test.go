@@ -2,16 +2,13 @@ package faults
 
 import (
 	"bytes"
-
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fob-project/fob/api"
+	"github.com/fob-project/fob/internal/fobbuild"
 	"github.com/fob-project/fob/mesoslocal"
 	"github.com/fob-project/fob/mesoslocal/agent"
 	_ "github.com/fob-project/fob/sandbox/drivers"
@@ -32,23 +30,7 @@ import (
 // executor for every function instance.
 var fobBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fob-faults-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fobBinary = filepath.Join(dir, "fob")
-	build := exec.Command("go", "build", "-o", fobBinary, "../../cmd/fob")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build fob:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fobbuild.Main(m, "../../cmd/fob", &fobBinary) }
 
 // Timing of the stand-in, scaled down so faults show within a second or
 // two: a dead stream is noticed after five heartbeats.

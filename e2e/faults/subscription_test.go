@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -54,10 +53,8 @@ func (e *env) startWith(n int) map[string]string {
 func TestStreamDropped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{})
-	want := e.startWith(2)
-	fw := e.frameworkID()
-	before := e.taskIDs()
-	calls := e.streamCalls(want)
+	run := e.watch(e.startWith(2))
+	want, fw := run.want, run.fw
 	for i := 0; i < 3; i++ {
 		if i == 1 {
 			// A function whose launch is under way when the stream
@@ -78,14 +75,7 @@ func TestStreamDropped(t *testing.T) {
 		must(t, e.cluster.Master.DropStream(fw))
 		e.waitResubscribed(fw, old, 20*time.Second)
 	}
-	e.settle(want)
-	calls.finish(t)
-	after := e.taskIDs()
-	for _, id := range before {
-		if !slices.Contains(after, id) {
-			t.Errorf("task %s was replaced across the disconnections (now %v)", id, after)
-		}
-	}
+	run.end("disconnections")
 }
 
 // TestStreamDroppedWithCallInFlight breaks fob's stream while one of its
@@ -137,20 +127,11 @@ func TestStreamDroppedWithCallInFlight(t *testing.T) {
 func TestStreamFrozen(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{})
-	want := e.startWith(2)
-	fw := e.frameworkID()
-	before := e.taskIDs()
-	calls := e.streamCalls(want)
-	old := e.stream(fw)
-	must(t, e.cluster.Master.FreezeStream(fw))
-	e.waitResubscribed(fw, old, 20*time.Second)
-	r := "after-freeze-v1"
-	want[e.register(r)] = r
-	e.settle(want)
-	calls.finish(t)
-	if after := e.taskIDs(); !containsAll(after, before) {
-		t.Errorf("tasks were replaced across the frozen stream: before %v, after %v", before, after)
-	}
+	run := e.watch(e.startWith(2))
+	old := e.stream(run.fw)
+	must(t, e.cluster.Master.FreezeStream(run.fw))
+	e.waitResubscribed(run.fw, old, 20*time.Second)
+	run.after("frozen stream", "after-freeze-v1")
 }
 
 // TestMasterRedirectsThenUnavailable puts fob behind a master that is not
@@ -180,10 +161,8 @@ func TestMasterRedirectsThenUnavailable(t *testing.T) {
 	}))
 	t.Cleanup(standby.Close)
 	e.cfg.Scheduler.MasterURL = standby.URL
-	want := e.startWith(2)
-	fw := e.frameworkID()
-	before := e.taskIDs()
-	calls := e.streamCalls(want)
+	run := e.watch(e.startWith(2))
+	fw := run.fw
 
 	// Leadership in flux: the leader points at the standby, which points
 	// back. The stream drops, so fob must subscribe again and cannot.
@@ -215,13 +194,7 @@ func TestMasterRedirectsThenUnavailable(t *testing.T) {
 
 	e.waitResubscribed(fw, old, 30*time.Second)
 	// Launching needs ACCEPT calls, which must reach the leader too.
-	r := "after-election-v1"
-	want[e.register(r)] = r
-	e.settle(want)
-	calls.finish(t)
-	if after := e.taskIDs(); !containsAll(after, before) {
-		t.Errorf("tasks were replaced: before %v, after %v", before, after)
-	}
+	run.after("election", "after-election-v1")
 }
 
 // TestMasterRestart wipes the master's memory (a master failover): every
@@ -233,19 +206,10 @@ func TestMasterRedirectsThenUnavailable(t *testing.T) {
 func TestMasterRestart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{})
-	want := e.startWith(2)
-	fw := e.frameworkID()
-	before := e.taskIDs()
-	calls := e.streamCalls(want)
+	run := e.watch(e.startWith(2))
 	e.cluster.Master.Restart(3 * time.Second)
-	e.waitResubscribed(fw, "", 20*time.Second)
-	r := "after-restart-v1"
-	want[e.register(r)] = r
-	e.settle(want)
-	calls.finish(t)
-	if after := e.taskIDs(); !containsAll(after, before) {
-		t.Errorf("tasks were replaced across the master restart: before %v, after %v", before, after)
-	}
+	e.waitResubscribed(run.fw, "", 20*time.Second)
+	run.after("master restart", "after-restart-v1")
 }
 
 // TestMasterBounce restarts the master with its memory: every stream
@@ -256,28 +220,9 @@ func TestMasterRestart(t *testing.T) {
 func TestMasterBounce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{})
-	want := e.startWith(2)
-	fw := e.frameworkID()
-	before := e.taskIDs()
-	old := e.stream(fw)
-	calls := e.streamCalls(want)
+	run := e.watch(e.startWith(2))
+	old := e.stream(run.fw)
 	e.cluster.Master.Bounce(2 * time.Second)
-	e.waitResubscribed(fw, old, 20*time.Second)
-	r := "after-bounce-v1"
-	want[e.register(r)] = r
-	e.settle(want)
-	calls.finish(t)
-	if after := e.taskIDs(); !containsAll(after, before) {
-		t.Errorf("tasks were replaced across the master bounce: before %v, after %v", before, after)
-	}
-}
-
-// containsAll reports whether every element of sub is in set.
-func containsAll(set, sub []string) bool {
-	for _, s := range sub {
-		if !slices.Contains(set, s) {
-			return false
-		}
-	}
-	return true
+	e.waitResubscribed(run.fw, old, 20*time.Second)
+	run.after("master bounce", "after-bounce-v1")
 }
