@@ -137,6 +137,23 @@ func expectState(t testing.TB, agent *fakeAgent, want mesos.TaskState, timeout t
 	return st
 }
 
+// expectFailed waits for TASK_FAILED with a message containing want and
+// the load-failure label set as load says, then for the executor to end
+// cleanly.
+func expectFailed(t testing.TB, agent *fakeAgent, ex *runningExecutor, want string, load bool) {
+	t.Helper()
+	st := expectState(t, agent, mesos.TASK_FAILED, 20*time.Second)
+	if !strings.Contains(st.GetMessage(), want) {
+		t.Errorf("message = %q, want it to contain %q", st.GetMessage(), want)
+	}
+	if got := fobpb.IsLoadFailure(&st); got != load {
+		t.Errorf("load-failure label = %v, want %v", got, load)
+	}
+	if err := ex.wait(t, 10*time.Second); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
 func postCall(t testing.TB, port uint32, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post("http://127.0.0.1:"+strconv.Itoa(int(port))+"/call", "application/json", strings.NewReader(body))
@@ -227,16 +244,7 @@ func TestExecutorLaunchFailures(t *testing.T) {
 			}
 			agent.send(launchEvent(taskInfo(t, spec)))
 			expectState(t, agent, mesos.TASK_STARTING, 10*time.Second)
-			st := expectState(t, agent, mesos.TASK_FAILED, 20*time.Second)
-			if !strings.Contains(st.GetMessage(), c.want) {
-				t.Errorf("message = %q, want it to contain %q", st.GetMessage(), c.want)
-			}
-			if got := fobpb.IsLoadFailure(&st); got != c.load {
-				t.Errorf("load-failure label = %v, want %v", got, c.load)
-			}
-			if err := ex.wait(t, 10*time.Second); err != nil {
-				t.Errorf("Run = %v, want nil", err)
-			}
+			expectFailed(t, agent, ex, c.want, c.load)
 		})
 	}
 }

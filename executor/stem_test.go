@@ -142,16 +142,7 @@ func TestStemSpecialisationFailures(t *testing.T) {
 				c.mutate(spec)
 			}
 			agent.send(messageEvent(t, spec))
-			st := expectState(t, agent, mesos.TASK_FAILED, 20*time.Second)
-			if !strings.Contains(st.GetMessage(), c.want) {
-				t.Errorf("message = %q, want it to contain %q", st.GetMessage(), c.want)
-			}
-			if got := fobpb.IsLoadFailure(&st); got != c.load {
-				t.Errorf("load-failure label = %v, want %v", got, c.load)
-			}
-			if err := ex.wait(t, 10*time.Second); err != nil {
-				t.Errorf("Run = %v, want nil", err)
-			}
+			expectFailed(t, agent, ex, c.want, c.load)
 		})
 	}
 }
