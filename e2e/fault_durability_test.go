@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fob-project/fob/internal/fobtest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -174,7 +175,7 @@ func TestCorruptStateFileRefusesToStart(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, fobBinary, append([]string{"local", "--data-dir", dir, "--listen", freeAddr(t)}, agentPorts()...)...)
+			cmd := exec.CommandContext(ctx, fobBinary, append([]string{"local", "--data-dir", dir, "--listen", fobtest.FreeAddr(t)}, agentPorts()...)...)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
@@ -276,7 +277,7 @@ func waitHTTP(t *testing.T, p *proc, url string, want int) {
 // every task: none is relaunched.
 // Conformance: 85, 90, 95, 97.
 func TestServeSIGKILLReadoptsTasks(t *testing.T) {
-	masterAddr, apiAddr, dataDir, workDir := freeAddr(t), freeAddr(t), t.TempDir(), t.TempDir()
+	masterAddr, apiAddr, dataDir, workDir := fobtest.FreeAddr(t), fobtest.FreeAddr(t), t.TempDir(), t.TempDir()
 	// Executors whose shell did not exec them outlive the stand-in killed
 	// below (only the container's first process gets the parent-death
 	// signal); they are this test's to clean up.

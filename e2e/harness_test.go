@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -14,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fob-project/fob/internal/fobbuild"
+	"github.com/fob-project/fob/internal/fobtest"
 )
 
 // fobBinary is built once per test run by TestMain.
 var fobBinary string
 
-func TestMain(m *testing.M) { fobbuild.Main(m, "../cmd/fob", &fobBinary) }
+func TestMain(m *testing.M) { fobtest.Main(m, "../cmd/fob", &fobBinary) }
 
 // fob is one running `fob local` process.
 type fob struct {
@@ -34,16 +33,6 @@ type fob struct {
 	exited  chan struct{}
 	// token, when set, goes with every request of do as a bearer token.
 	token string
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // agentPorts gives each fob its own port range for function instances, so
@@ -64,7 +53,7 @@ func startFob(t *testing.T, extra ...string) *fob {
 // startFobIn is startFob with the data dir given.
 func startFobIn(t *testing.T, dataDir string, extra ...string) *fob {
 	t.Helper()
-	f := &fob{t: t, dataDir: dataDir, addr: freeAddr(t), extra: append(agentPorts(), extra...)}
+	f := &fob{t: t, dataDir: dataDir, addr: fobtest.FreeAddr(t), extra: append(agentPorts(), extra...)}
 	f.start()
 	t.Cleanup(func() {
 		f.stop()

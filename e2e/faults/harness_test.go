@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/fob-project/fob/api"
-	"github.com/fob-project/fob/internal/fobbuild"
+	"github.com/fob-project/fob/internal/fobtest"
 	"github.com/fob-project/fob/mesoslocal"
 	"github.com/fob-project/fob/mesoslocal/agent"
 	_ "github.com/fob-project/fob/sandbox/drivers"
@@ -30,7 +30,7 @@ import (
 // executor for every function instance.
 var fobBinary string
 
-func TestMain(m *testing.M) { fobbuild.Main(m, "../../cmd/fob", &fobBinary) }
+func TestMain(m *testing.M) { fobtest.Main(m, "../../cmd/fob", &fobBinary) }
 
 // Timing of the stand-in, scaled down so faults show within a second or
 // two: a dead stream is noticed after five heartbeats.
@@ -115,7 +115,7 @@ func newEnv(t *testing.T, opts options) *env {
 		t:       t,
 		cluster: cluster,
 		dataDir: t.TempDir(),
-		apiAddr: freeAddr(t),
+		apiAddr: fobtest.FreeAddr(t),
 		log:     log,
 		logs:    logs,
 		client:  &http.Client{Timeout: 45 * time.Second},
@@ -244,16 +244,6 @@ func (e *env) eventually(d time.Duration, what string, check func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // listenRetry listens on addr, waiting briefly for a previous listener on

@@ -1,9 +1,11 @@
-// Package fobbuild builds the real fob binary once for a package's
-// end-to-end tests, which run it (or its executor) as separate processes.
-package fobbuild
+// Package fobtest holds what the end-to-end test packages share: the real
+// fob binary, built once per test binary (the tests run it, or its
+// executor, as separate processes), and free loopback addresses.
+package fobtest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,4 +32,15 @@ func Main(m *testing.M, cmdDir string, bin *string) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// FreeAddr returns a loopback address that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
