@@ -73,24 +73,31 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, ref string) {
 		writeError(w, http.StatusBadRequest, "bad parameters: "+err.Error())
 		return
 	}
-	rt, ep, status, msg := s.awaitEndpoint(r.Context(), ref)
+	rt, ep, status, msg := s.awaitEndpoint(r.Context(), ref, nil)
 	if ep == nil {
 		writeError(w, status, msg)
 		return
 	}
-	s.proxy.forward(w, r.Context(), rt, ep, body)
+	// An instance that refuses the call is shutting down; during a rollout
+	// its successor may run before the route index shows it, so the call
+	// waits for it as for a starting function.
+	s.proxy.forward(w, r.Context(), rt, ep, body, func(ctx context.Context, skip *endpoint) *endpoint {
+		_, other, _, _ := s.awaitEndpoint(ctx, ref, skip)
+		return other
+	})
 }
 
-// awaitEndpoint finds a running instance of ref, waiting up to CallWait for
-// one to start. Without one it returns the status and reason to answer.
-func (s *Server) awaitEndpoint(ctx context.Context, ref string) (*route, *endpoint, int, string) {
+// awaitEndpoint finds a running instance of ref other than skip, waiting up
+// to CallWait for one to start. Without one it returns the status and
+// reason to answer.
+func (s *Server) awaitEndpoint(ctx context.Context, ref string, skip *endpoint) (*route, *endpoint, int, string) {
 	var timeout <-chan time.Time // made only when the call has to wait
 	for {
 		rt, table := s.routes.lookup(ref)
 		if rt == nil {
 			return nil, nil, http.StatusNotFound, "unknown function " + ref
 		}
-		if ep := rt.pick(nil); ep != nil {
+		if ep := rt.pick(skip); ep != nil {
 			return rt, ep, 0, ""
 		}
 		if failed(rt) {

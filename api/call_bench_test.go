@@ -249,7 +249,7 @@ func BenchmarkProxyForward(b *testing.B) {
 			w := &discardResponse{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				p.forward(w, context.Background(), rt, ep, body)
+				p.forward(w, context.Background(), rt, ep, body, otherIn(rt))
 				if w.status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
@@ -260,7 +260,7 @@ func BenchmarkProxyForward(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				w := &discardResponse{h: http.Header{}}
 				for pb.Next() {
-					p.forward(w, context.Background(), rt, ep, body)
+					p.forward(w, context.Background(), rt, ep, body, otherIn(rt))
 				}
 			})
 		})

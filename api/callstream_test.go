@@ -158,14 +158,14 @@ func TestProxyFailsOverOnGoAway(t *testing.T) {
 	b := &endpoint{taskID: "b", addr: addrB, version: 1}
 	rt.endpoints = []*endpoint{a, b}
 	w := httptest.NewRecorder()
-	p.forward(w, context.Background(), rt, a, []byte(`{"v":1}`))
+	p.forward(w, context.Background(), rt, a, []byte(`{"v":1}`), otherIn(rt))
 	if w.Code != 200 {
 		t.Fatalf("first call: %d %s", w.Code, w.Body)
 	}
 	goingA.Close()
 	for i := 0; i < 5; i++ {
 		w := httptest.NewRecorder()
-		p.forward(w, context.Background(), rt, a, []byte(`{"v":2}`))
+		p.forward(w, context.Background(), rt, a, []byte(`{"v":2}`), otherIn(rt))
 		if w.Code != 200 || w.Body.String() != `{"result":{"v":2}}` {
 			t.Fatalf("call %d after A went away: %d %s, want B's answer", i, w.Code, w.Body)
 		}
@@ -193,7 +193,7 @@ func TestStreamsFallBackToHTTP(t *testing.T) {
 	rt.endpoints = []*endpoint{ep}
 	for i := 0; i < 3; i++ {
 		w := httptest.NewRecorder()
-		p.forward(w, context.Background(), rt, ep, []byte(`{}`))
+		p.forward(w, context.Background(), rt, ep, []byte(`{}`), otherIn(rt))
 		if w.Code != 200 || w.Body.String() != `{"result":7}` {
 			t.Fatalf("call %d: %d %s", i, w.Code, w.Body)
 		}

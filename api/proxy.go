@@ -36,23 +36,23 @@ func newProxy() *proxy {
 // forward sends body to an instance and passes its answer through as is:
 // the executor already speaks fob's error model. When the instance refuses
 // the call without running it (connection refused, or 503 while it shuts
-// down) the call goes once to another instance, so a rollout or a lost
-// instance fails no call that another instance can serve.
-func (p *proxy) forward(w http.ResponseWriter, ctx context.Context, rt *route, ep *endpoint, body []byte) {
-	ctx, cancel := context.WithTimeout(ctx, rt.fn.Limits.Timeout+callMargin)
-	defer cancel()
-	passed, err := p.send(ctx, w, ep, body)
+// down) the call goes once to another instance, which next finds: a
+// rollout or a lost instance fails no call that another instance can serve,
+// even one the route index does not show yet.
+func (p *proxy) forward(w http.ResponseWriter, ctx context.Context, rt *route, ep *endpoint, body []byte, next func(ctx context.Context, skip *endpoint) *endpoint) {
+	within := rt.fn.Limits.Timeout + callMargin
+	passed, err := p.sendWithin(ctx, within, w, ep, body)
 	if !passed && refused(err) {
-		if next := rt.pick(ep); next != nil {
-			ep = next
-			passed, err = p.send(ctx, w, ep, body)
+		if other := next(ctx, ep); other != nil {
+			ep = other
+			passed, err = p.sendWithin(ctx, within, w, ep, body)
 		}
 	}
 	if passed || err == nil {
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("instance %s did not answer within %s", ep.taskID, rt.fn.Limits.Timeout+callMargin))
+		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("instance %s did not answer within %s", ep.taskID, within))
 		return
 	}
 	if errors.Is(err, errShuttingDown) {
@@ -60,6 +60,19 @@ func (p *proxy) forward(w http.ResponseWriter, ctx context.Context, rt *route, e
 		return
 	}
 	writeError(w, http.StatusBadGateway, fmt.Sprintf("instance %s unreachable: %v", ep.taskID, err))
+}
+
+// otherIn finds another instance in rt as it stands, without waiting.
+func otherIn(rt *route) func(context.Context, *endpoint) *endpoint {
+	return func(_ context.Context, skip *endpoint) *endpoint { return rt.pick(skip) }
+}
+
+// sendWithin is send with the call's deadline: the function's own timeout
+// and the margin, counted from when this instance is asked.
+func (p *proxy) sendWithin(ctx context.Context, d time.Duration, w http.ResponseWriter, ep *endpoint, body []byte) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return p.send(ctx, w, ep, body)
 }
 
 // errShuttingDown stands for an instance's 503: it took no call.

@@ -103,8 +103,8 @@ func (r *routes) lookup(ref string) (*route, *routeTable) {
 func (rt *route) pick(skip *endpoint) *endpoint {
 	var best *endpoint
 	for _, ep := range rt.endpoints {
-		if ep == skip {
-			continue
+		if skip != nil && ep.taskID == skip.taskID {
+			continue // by id: a newer index holds the same task anew
 		}
 		if best == nil || better(ep, best, rt.fn.Version) {
 			best = ep

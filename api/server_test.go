@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,13 +78,7 @@ func (h *harness) register(code string) string {
 // scheduler would once an executor reports TASK_RUNNING.
 func (h *harness) runInstance(fnID string, handler http.Handler) {
 	h.t.Helper()
-	exe := httptest.NewServer(handler)
-	h.t.Cleanup(exe.Close)
-	host, portStr, _ := net.SplitHostPort(strings.TrimPrefix(exe.URL, "http://"))
-	port, _ := strconv.Atoi(portStr)
-	if err := h.store.PutTask(&state.Task{ID: "task-" + fnID, FunctionID: fnID, Version: 1, State: state.TaskRunning, Host: host, Port: uint32(port)}); err != nil {
-		h.t.Fatal(err)
-	}
+	h.runTask(fnID, "task-"+fnID, handler)
 }
 
 func TestRegistrationErrors(t *testing.T) {
@@ -249,5 +244,62 @@ func TestResolveWaitsForIndexToCatchUp(t *testing.T) {
 	}
 	if rt, _ := r.resolve(ctx, "missing"); rt != nil {
 		t.Fatal("resolve found a function the store does not hold")
+	}
+}
+
+// A call refused by an instance that is shutting down, with no other
+// instance in the route index yet, waits for the successor (a rollout's new
+// instance can run before the index shows it) instead of failing with 503.
+func TestCallRefusedByDrainingInstanceWaitsForSuccessor(t *testing.T) {
+	h := newHarness(t, Config{CallWait: 10 * time.Second})
+	id := h.register("def callme(): return 1")
+	var refusals atomic.Int64
+	h.runTask(id, "task-old", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refusals.Add(1)
+		writeError(w, http.StatusServiceUnavailable, "shutting down")
+	}))
+	waitFor(t, func() bool { rt, _ := h.srvRoutes(id); return rt })
+	go func() {
+		for refusals.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // the call is waiting now
+		h.runTask(id, "task-new", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"result": "new"}`))
+		}))
+	}()
+	status, out := h.do("GET", "/api/call/"+id, "")
+	if status != 200 || out["result"] != "new" {
+		t.Fatalf("call = %d %v, want the successor's answer", status, out)
+	}
+	if refusals.Load() != 1 {
+		t.Errorf("the draining instance was asked %d times, want once", refusals.Load())
+	}
+}
+
+// Without a successor the refused call still ends, with the 503 that says
+// why, once CallWait is over.
+func TestCallRefusedByDrainingInstanceWithoutSuccessor(t *testing.T) {
+	h := newHarness(t, Config{CallWait: 100 * time.Millisecond})
+	id := h.register("def callme(): return 1")
+	h.runTask(id, "task-old", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusServiceUnavailable, "shutting down")
+	}))
+	waitFor(t, func() bool { rt, _ := h.srvRoutes(id); return rt })
+	status, out := h.do("GET", "/api/call/"+id, "")
+	if status != 503 || !strings.Contains(out["error"].(string), "shutting down and no other instance runs") {
+		t.Fatalf("call = %d %v", status, out)
+	}
+}
+
+// runTask records a running task with id taskID for fn, served by handler.
+func (h *harness) runTask(fnID, taskID string, handler http.Handler) {
+	h.t.Helper()
+	exe := httptest.NewServer(handler)
+	h.t.Cleanup(exe.Close)
+	host, portStr, _ := net.SplitHostPort(strings.TrimPrefix(exe.URL, "http://"))
+	port, _ := strconv.Atoi(portStr)
+	if err := h.store.PutTask(&state.Task{ID: taskID, FunctionID: fnID, Version: 1, State: state.TaskRunning, Host: host, Port: uint32(port)}); err != nil {
+		h.t.Error(err)
 	}
 }
